@@ -1,0 +1,3 @@
+"""Apache Airflow provider for Materialize."""
+
+__version__ = "0.1.0"

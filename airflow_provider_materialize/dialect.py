@@ -1,0 +1,143 @@
+"""All SQL the provider sends, in one place.
+
+Materialize speaks the PostgreSQL wire protocol but differs in how a consistent read is taken,
+how the compute cluster is chosen and how the snapshot timestamp is learnt. Every statement that
+depends on which server we talk to is built here (see ``shared/reference/materialize.md``), so the
+rest of the code never writes SQL text itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+MATERIALIZE_DEFAULT_PORT = 6875
+MATERIALIZE_DEFAULT_USER = "materialize"
+MATERIALIZE_DEFAULT_DATABASE = "materialize"
+
+
+class ServerFlavor(enum.Enum):
+    """Which server is on the other end of the wire."""
+
+    MATERIALIZE = "materialize"
+    POSTGRES = "postgres"
+
+
+# Detection: ``mz_version()`` only exists in Materialize; PostgreSQL answers "undefined function".
+DETECT_MATERIALIZE_SQL = "SELECT mz_version()"
+POSTGRES_VERSION_SQL = "SHOW server_version"
+
+# In Materialize the first SELECT of a read-only transaction fixes the timestamp for the whole
+# transaction, and mz_now() inside it returns that timestamp. mz_now() touches no object, so it may
+# follow the data read without leaving the transaction's time domain.
+SNAPSHOT_BEGIN_SQL = {
+    ServerFlavor.MATERIALIZE: "BEGIN READ ONLY",
+    ServerFlavor.POSTGRES: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+}
+SNAPSHOT_TIMESTAMP_SQL = "SELECT mz_now()::text"
+# CSV carries timestamptz as text in the session's time zone: make it UTC (Materialize always is).
+CSV_SESSION_SQL: dict[ServerFlavor, list[str]] = {
+    ServerFlavor.MATERIALIZE: [],
+    ServerFlavor.POSTGRES: ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'"],
+}
+
+_UNQUOTED_PART = r"[A-Za-z_][A-Za-z0-9_$]*"
+_QUOTED_PART = r'"(?:[^"\x00]|"")+"'
+_NAME_PART = re.compile(rf"\s*({_UNQUOTED_PART}|{_QUOTED_PART})\s*")
+_MAX_NAME_PARTS = 3  # database.schema.object
+_QUERY_START = re.compile(r"^\s*(\(\s*)*(select|with|values|table)\b", re.IGNORECASE)
+
+
+def quote_ident(name: str) -> str:
+    """Quote one identifier the way PostgreSQL and Materialize both read it."""
+    if "\x00" in name:
+        raise ValueError("identifiers cannot contain NUL characters")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Quote a string literal (standard_conforming_strings is always on in Materialize)."""
+    if "\x00" in value:
+        raise ValueError("string literals cannot contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def parse_qualified_name(source: str) -> list[str]:
+    """Split ``[database.][schema.]object`` into its parts, with SQL's rules for quoting and case.
+
+    Unquoted parts fold to lower case, quoted parts keep their text (``""`` stands for ``"``).
+    Anything else -- a statement separator, a fourth part, an empty part -- is rejected.
+    """
+    parts: list[str] = []
+    position = 0
+    while True:
+        match = _NAME_PART.match(source, position)
+        if match is None:
+            break
+        token = match.group(1)
+        parts.append(token[1:-1].replace('""', '"') if token.startswith('"') else token.lower())
+        position = match.end()
+        if position < len(source) and source[position] == ".":
+            position += 1
+            continue
+        break
+    if not parts or position != len(source) or source.rstrip().endswith("."):
+        raise ValueError(
+            f"source {source!r} is not a table or view name: expected [database.][schema.]name, "
+            'with "double quotes" around names that have other characters; use query= for a SELECT'
+        )
+    if len(parts) > _MAX_NAME_PARTS:
+        raise ValueError(
+            f"source {source!r} has {len(parts)} name parts; at most 3 are allowed (database.schema.name)"
+        )
+    return parts
+
+
+def quote_qualified_name(source: str) -> str:
+    """Return ``source`` with every part quoted, ready to put into a statement."""
+    return ".".join(quote_ident(part) for part in parse_qualified_name(source))
+
+
+def normalise_query(query: str) -> str:
+    """Check that ``query`` is one SELECT-like statement and strip a trailing semicolon.
+
+    The query is always embedded as a subquery, so a second statement can never run: it would be
+    a syntax error. This check only gives a clearer message earlier.
+    """
+    text = query.strip().rstrip(";").rstrip()
+    if not _QUERY_START.match(text):
+        raise ValueError(
+            "query must be a SELECT statement (SELECT, WITH ... SELECT, VALUES or TABLE); "
+            "use source= for a table or view name"
+        )
+    return text
+
+
+def source_select(source: str | None, query: str | None) -> str:
+    """The SELECT statement that reads the snapshot, from exactly one of ``source`` and ``query``."""
+    if (source is None) == (query is None):
+        raise ValueError("give exactly one of source= (a table or view name) or query= (a SELECT statement)")
+    if source is not None:
+        return f"SELECT * FROM {quote_qualified_name(source)}"
+    assert query is not None
+    return normalise_query(query)
+
+
+def wrap_select(select: str, column_aliases: list[str], select_list: list[str]) -> str:
+    """Re-select the columns of ``select`` under unique aliases, with per-column expressions.
+
+    ``column_aliases`` renames the subquery's columns positionally (so duplicate names in the user's
+    query stop being ambiguous); ``select_list`` holds one expression per column over those names.
+    """
+    aliases = ", ".join(quote_ident(name) for name in column_aliases)
+    return f"SELECT {', '.join(select_list)} FROM ({select}) AS _mz_export ({aliases})"
+
+
+def set_cluster_sql(cluster: str) -> str:
+    """Route this session's queries to ``cluster`` (Materialize only)."""
+    return f"SET cluster = {quote_ident(cluster)}"
+
+
+def copy_csv_to_stdout_sql(select: str) -> str:
+    """Stream a SELECT's rows as CSV (Materialize accepts COPY of a query, not of a bare name)."""
+    return f"COPY ({select}) TO STDOUT (FORMAT csv)"

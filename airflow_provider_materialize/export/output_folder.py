@@ -1,0 +1,116 @@
+"""The output contract in S3: one folder per export, an in-progress marker and a manifest.
+
+* The target is a folder: ``s3://b/p/run1`` lists ``p/run1/`` and never sees ``p/run10/``.
+* A folder that holds anything is refused, unless ``overwrite`` is set or its objects are the
+  leftovers of an earlier try of the same task in the same DAG run (its ``_INCOMPLETE`` marker says
+  so); both cases delete the objects first and log it.
+* ``_INCOMPLETE`` exists while the export runs; ``_manifest.json`` is written last and is the
+  completion signal; then the marker is removed. A failed try leaves the marker and no manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_materialize.export.options import S3Folder
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+MARKER_NAME = "_INCOMPLETE"
+MANIFEST_NAME = "_manifest.json"
+_KEYS_SHOWN = 5
+
+log = logging.getLogger(__name__)
+
+
+class FolderNotEmptyError(RuntimeError):
+    """The target folder already holds objects that this try may not delete."""
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Which task try is writing: recorded in the marker so a later try can recognise its leftovers."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    map_index: int = -1
+
+    def is_earlier_try_of_same_task(self, marker: dict[str, Any]) -> bool:
+        same_task = all(
+            marker.get(key) == value for key, value in asdict(self).items() if key != "try_number"
+        )
+        earlier = isinstance(marker.get("try_number"), int) and marker["try_number"] < self.try_number
+        return same_task and earlier
+
+
+class OutputFolder:
+    """Reads and writes the contract objects of one target folder.
+
+    :param s3_hook: Hook used for every S3 call (its credentials, endpoint and upload arguments).
+    :param folder: The target folder.
+    """
+
+    def __init__(self, s3_hook: S3Hook, folder: S3Folder) -> None:
+        self.s3_hook = s3_hook
+        self.folder = folder
+
+    def list_keys(self) -> list[str]:
+        return self.s3_hook.list_keys(bucket_name=self.folder.bucket, prefix=self.folder.prefix)
+
+    def prepare(self, identity: RunIdentity, overwrite: bool) -> None:
+        """Make sure the folder is empty, deleting only what this try may delete."""
+        keys = self.list_keys()
+        if not keys:
+            return
+        if overwrite:
+            log.info("overwrite=True: deleting %d existing object(s) under %s", len(keys), self.folder.uri)
+        elif self.folder.key(MARKER_NAME) in keys and identity.is_earlier_try_of_same_task(
+            self._read_marker()
+        ):
+            log.info(
+                "%s holds %d object(s) left by an earlier failed try of this task in this DAG run: "
+                "deleting them and starting over",
+                self.folder.uri,
+                len(keys),
+            )
+        else:
+            shown = ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
+            raise FolderNotEmptyError(
+                f"Target folder {self.folder.uri} is not empty: it holds {len(keys)} object(s) ({shown}). "
+                "Choose a new folder (e.g. one per run with {{ run_id }} in s3_uri), delete them, "
+                "or set overwrite=True to replace them"
+            )
+        self.s3_hook.delete_objects(bucket=self.folder.bucket, keys=keys)
+
+    def _read_marker(self) -> dict[str, Any]:
+        try:
+            marker = json.loads(self.s3_hook.read_key(self.folder.key(MARKER_NAME), self.folder.bucket))
+        except (ValueError, TypeError):
+            return {}
+        return marker if isinstance(marker, dict) else {}
+
+    def write_marker(self, identity: RunIdentity, started_at: datetime | None = None) -> None:
+        marker = {**asdict(identity), "started_at": (started_at or datetime.now(UTC)).isoformat()}
+        self._put_json(MARKER_NAME, marker)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> str:
+        self._put_json(MANIFEST_NAME, manifest)
+        return self.folder.key_uri(MANIFEST_NAME)
+
+    def remove_marker(self) -> None:
+        self.s3_hook.delete_objects(bucket=self.folder.bucket, keys=[self.folder.key(MARKER_NAME)])
+
+    def _put_json(self, name: str, document: dict[str, Any]) -> None:
+        self.s3_hook.load_bytes(
+            json.dumps(document, indent=2).encode(),
+            key=self.folder.key(name),
+            bucket_name=self.folder.bucket,
+            replace=True,
+        )

@@ -1,0 +1,168 @@
+"""MaterializeHook: the Postgres provider's hook with Materialize's defaults, cluster and detection."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+from airflow_provider_materialize.dialect import (
+    DETECT_MATERIALIZE_SQL,
+    MATERIALIZE_DEFAULT_DATABASE,
+    MATERIALIZE_DEFAULT_PORT,
+    MATERIALIZE_DEFAULT_USER,
+    POSTGRES_VERSION_SQL,
+    ServerFlavor,
+    set_cluster_sql,
+)
+
+_UNDEFINED_FUNCTION = "42883"
+# libpq keywords a connection's extra may carry through to the Arrow (ADBC) reader's URI.
+_LIBPQ_URI_PARAMS = (
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "connect_timeout",
+    "options",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+)
+
+
+class MaterializeHook(PostgresHook):
+    """
+    Interact with Materialize over its PostgreSQL wire protocol.
+
+    Connection fields left empty fall back to Materialize's defaults: port 6875, user
+    ``materialize`` and database ``materialize``. Extras understood beyond the Postgres hook's:
+    ``cluster`` (the compute cluster every session uses), ``sslmode`` (``require`` for
+    Materialize Cloud) and ``application_name``.
+
+    :param materialize_conn_id: The Airflow connection to use (type ``materialize``).
+    :param cluster: Compute cluster for this hook's sessions; overrides the connection's
+        ``cluster`` extra. Ignored, with a warning, when the server is plain PostgreSQL.
+    """
+
+    conn_name_attr = "materialize_conn_id"
+    default_conn_name = "materialize_default"
+    conn_type = "materialize"
+    hook_name = "Materialize"
+    ignored_extra_options = PostgresHook.ignored_extra_options | {"cluster"}
+
+    def __init__(self, *args: Any, cluster: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cluster_override = cluster
+        self._server_info: tuple[ServerFlavor, str] | None = None
+        self._warned_cluster_ignored = False
+
+    @property
+    def connection(self) -> Any:
+        """The Airflow connection, with Materialize's defaults filled into empty fields."""
+        current: Any = self._connection  # type: ignore[has-type]
+        if current is None:
+            current = self._connection = self.get_connection(self.get_conn_id())
+        if not getattr(current, "_materialize_defaults_applied", False):
+            conn = copy.copy(current)
+            conn.port = conn.port or MATERIALIZE_DEFAULT_PORT
+            conn.login = conn.login or MATERIALIZE_DEFAULT_USER
+            conn.schema = conn.schema or MATERIALIZE_DEFAULT_DATABASE
+            conn._materialize_defaults_applied = True  # type: ignore[attr-defined]
+            self._connection = conn
+        return self._connection
+
+    @connection.setter
+    def connection(self, value: Any) -> None:
+        self._connection = value
+
+    @property
+    def cluster(self) -> str | None:
+        """The cluster sessions use: the hook argument, else the connection's ``cluster`` extra."""
+        return self.cluster_override or self.connection.extra_dejson.get("cluster") or None
+
+    def get_conn(self) -> Any:
+        """Open a psycopg connection and route it to the configured cluster (on Materialize)."""
+        conn: Any = super().get_conn()
+        was_autocommit = conn.autocommit
+        conn.autocommit = True
+        try:
+            cursor = conn.cursor()
+            if self._server_info is None:
+                self._server_info = self._detect_server(cursor)
+            for statement in self.session_setup_statements():
+                cursor.execute(statement)
+            cursor.close()
+        finally:
+            conn.autocommit = was_autocommit
+        return conn
+
+    def session_setup_statements(self) -> list[str]:
+        """Statements every new session runs before any query: selecting the cluster on Materialize."""
+        flavor, _ = self.server_info
+        if not self.cluster:
+            return []
+        if flavor is ServerFlavor.MATERIALIZE:
+            return [set_cluster_sql(self.cluster)]
+        if not self._warned_cluster_ignored:
+            self._warned_cluster_ignored = True
+            self.log.warning(
+                "Cluster %r is set, but the server behind %r is PostgreSQL (no clusters): ignoring it",
+                self.cluster,
+                self.get_conn_id(),
+            )
+        return []
+
+    @property
+    def server_info(self) -> tuple[ServerFlavor, str]:
+        """``(flavor, version)`` of the server behind the connection (connects once to find out)."""
+        if self._server_info is None:
+            self.get_conn().close()
+        assert self._server_info is not None
+        return self._server_info
+
+    @staticmethod
+    def _detect_server(cursor: Any) -> tuple[ServerFlavor, str]:
+        try:
+            cursor.execute(DETECT_MATERIALIZE_SQL)
+            return ServerFlavor.MATERIALIZE, str(cursor.fetchone()[0])
+        except Exception as error:
+            code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+            if code != _UNDEFINED_FUNCTION:
+                raise
+        cursor.execute(POSTGRES_VERSION_SQL)
+        return ServerFlavor.POSTGRES, str(cursor.fetchone()[0])
+
+    @property
+    def is_materialize(self) -> bool:
+        return self.server_info[0] is ServerFlavor.MATERIALIZE
+
+    def get_libpq_uri(self) -> str:
+        """A plain ``postgresql://`` URI (libpq form) for readers that take one, such as ADBC."""
+        conn = self.connection
+        auth = quote(conn.login or "", safe="")
+        if conn.password:
+            auth += ":" + quote(conn.password, safe="")
+        host = conn.host or "localhost"
+        database = quote(self.database or conn.schema or MATERIALIZE_DEFAULT_DATABASE, safe="")
+        params = {
+            key: str(value)
+            for key, value in conn.extra_dejson.items()
+            if key in _LIBPQ_URI_PARAMS and value not in (None, "")
+        }
+        query = f"?{urlencode(params)}" if params else ""
+        return f"postgresql://{auth}@{host}:{conn.port}/{database}{query}"
+
+    def test_connection(self) -> tuple[bool, str]:  # type: ignore[override]
+        """Connect, and report which server answered and its version (the UI's Test button)."""
+        try:
+            flavor, version = self.server_info
+        except Exception as error:
+            return False, f"Could not connect: {error}"
+        if flavor is ServerFlavor.MATERIALIZE:
+            cluster = f", cluster {self.cluster}" if self.cluster else ""
+            return True, f"Connected to Materialize {version}{cluster}"
+        return True, f"Connected to PostgreSQL {version} (not Materialize: Materialize-only features are off)"

@@ -1,0 +1,92 @@
+"""Demo: snapshot a sample view through the example DAG into a local S3-compatible server.
+
+Starts a throwaway PostgreSQL (standing in for Materialize) and moto's S3 server on 127.0.0.1,
+runs the ``materialize_nightly_snapshot`` example DAG with Airflow's ``dag.test()``, prints the
+XCom statistics and the files written, and stops both servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+AIRFLOW_HOME = tempfile.mkdtemp(prefix="mzprov-demo-airflow-")
+os.environ.update(
+    {
+        "AIRFLOW_HOME": AIRFLOW_HOME,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+    }
+)
+
+from dev.sample_data import SAMPLE_SQL  # noqa: E402
+from dev.servers import running_servers  # noqa: E402
+
+BUCKET = "demo-data-lake"
+
+
+def main() -> int:
+    with running_servers() as (postgres, s3):
+        print(f"PostgreSQL (Materialize stand-in) on 127.0.0.1:{postgres.port}, S3 at {s3.endpoint_url}")
+        postgres.execute(SAMPLE_SQL)
+        s3.client().create_bucket(Bucket=BUCKET)
+        os.environ["AIRFLOW_CONN_MATERIALIZE_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "materialize",
+                "host": "127.0.0.1",
+                "port": postgres.port,
+                "login": "postgres",
+                "schema": postgres.database,
+            }
+        )
+        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.aws_connection_json()
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(
+            "nightly", ROOT / "example_dags" / "materialize_nightly_snapshot.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        dag_run = module.dag.test(
+            logical_date=None,  # like a manual run from the UI
+            run_conf={
+                "bucket": BUCKET,
+                "source": "public.orders_summary",
+                "prefix": "materialize/orders_summary",
+            },
+        )
+
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            stats = session.scalars(
+                XComModel.get_many(
+                    run_id=dag_run.run_id,
+                    dag_ids=dag_run.dag_id,
+                    task_ids="snapshot_to_s3",
+                    key="return_value",
+                )
+            ).first()
+            stats = stats.value if stats is not None else None
+        print("\n=== DAG run", dag_run.run_id, "finished:", dag_run.state)
+        print("=== XCom statistics of snapshot_to_s3:")
+        print(json.dumps(stats, indent=2))
+        print(f"=== Objects in s3://{BUCKET}/:")
+        for obj in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            print(f"  {obj['Size']:>10,} bytes  s3://{BUCKET}/{obj['Key']}")
+        return 0 if dag_run.state == "success" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""
+Snapshot any Materialize view or table to S3, triggered by a person from the Airflow UI.
+
+The Trigger form shows the Params below: what to export, where to, how large each file may be,
+and which cluster serves the read (empty: the connection's cluster).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag
+
+from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
+
+
+@dag(
+    dag_id="materialize_snapshot_on_demand",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    params={
+        "source": Param(
+            "public.orders_summary",
+            type="string",
+            title="Source",
+            description="Table, view or materialized view, e.g. analytics.daily_revenue",
+        ),
+        "s3_uri": Param(
+            "s3://my-data-lake/adhoc/orders_summary/",
+            type="string",
+            title="Target folder",
+            description="An empty S3 folder, s3://bucket/path/",
+            pattern=r"^s3://[^/]+/.*",
+        ),
+        "max_file_size": Param(
+            "256MB",
+            type="string",
+            title="Max file size",
+            description="Largest Parquet file, e.g. 64MB, 1GB or 512MiB",
+        ),
+        "cluster": Param(
+            None,
+            type=["null", "string"],
+            title="Cluster",
+            description="Materialize cluster for the read; empty uses the connection's cluster",
+        ),
+    },
+    render_template_as_native_obj=True,
+    tags=["materialize", "example"],
+)
+def materialize_snapshot_on_demand() -> None:
+    MaterializeCopyToS3Operator(
+        task_id="snapshot_to_s3",
+        source="{{ params.source }}",
+        s3_uri="{{ params.s3_uri }}",
+        max_file_size="{{ params.max_file_size }}",
+        cluster="{{ params.cluster }}",  # rendered as a native object: None when left empty
+    )
+
+
+dag = materialize_snapshot_on_demand()
+
+if __name__ == "__main__":
+    dag.test()

@@ -1,0 +1,131 @@
+"""Shared fixtures: a throwaway PostgreSQL and S3-compatible server, and Airflow's environment.
+
+Airflow reads its configuration when first imported, so AIRFLOW_HOME and friends are set here,
+at import time of this conftest, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AIRFLOW_HOME = tempfile.mkdtemp(prefix="mzprov-airflow-home-")
+os.environ.update(
+    {
+        "AIRFLOW_HOME": AIRFLOW_HOME,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+)
+
+from dev.servers import PostgresServer, S3Server, running_servers  # noqa: E402
+
+
+def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[PostgresServer, S3Server]]:
+    # A CI time-out or `kill` sends SIGTERM: turn it into an interrupt so the servers still stop.
+    previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    try:
+        with running_servers() as started:
+            yield started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="session")
+def postgres(servers: tuple[PostgresServer, S3Server]) -> PostgresServer:
+    return servers[0]
+
+
+@pytest.fixture(scope="session")
+def s3_server(servers: tuple[PostgresServer, S3Server]) -> S3Server:
+    return servers[1]
+
+
+@pytest.fixture(scope="session", autouse=False)
+def connections(postgres: PostgresServer, s3_server: S3Server) -> Iterator[None]:
+    """``materialize_default`` and ``aws_default`` point at the test servers (as env connections)."""
+    os.environ["AIRFLOW_CONN_MATERIALIZE_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "materialize",
+            "host": "127.0.0.1",
+            "port": postgres.port,
+            "login": "postgres",
+            "schema": postgres.database,
+            "extra": {"application_name": "mzprov-tests"},
+        }
+    )
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3_server.aws_connection_json()
+    yield
+    for name in ("AIRFLOW_CONN_MATERIALIZE_DEFAULT", "AIRFLOW_CONN_AWS_DEFAULT"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture
+def s3(s3_server: S3Server) -> Any:
+    return s3_server.client()
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def list_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def read_parquet(s3: Any, bucket: str, key: str) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+
+
+@dataclass
+class FakeTaskInstance:
+    """The parts of Airflow's runtime task instance the operator reads (identity, XCom push)."""
+
+    dag_id: str = "test_dag"
+    run_id: str = "manual__test"
+    task_id: str = "export"
+    try_number: int = 1
+    map_index: int = -1
+    pushed: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def run_operator(try_number: int = 1, task_id: str = "export", **kwargs: Any) -> dict[str, Any]:
+    """Build the operator from ``kwargs`` and run its ``execute`` as try ``try_number``."""
+    from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
+
+    kwargs.setdefault("progress_interval", 0.0)
+    operator = MaterializeCopyToS3Operator(task_id=task_id, **kwargs)
+    ti = FakeTaskInstance(task_id=task_id, try_number=try_number)
+    return operator.execute({"ti": ti})  # type: ignore[arg-type]

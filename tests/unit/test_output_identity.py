@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from airflow_provider_materialize.export.output_folder import RunIdentity
+
+IDENTITY = RunIdentity(dag_id="d", run_id="r", task_id="t", try_number=3)
+MARKER = {"dag_id": "d", "run_id": "r", "task_id": "t", "try_number": 2, "map_index": -1, "started_at": "x"}
+
+
+def test_an_earlier_try_of_the_same_task_is_recognised() -> None:
+    assert IDENTITY.is_earlier_try_of_same_task(MARKER)
+
+
+def test_other_tasks_runs_or_tries_are_not() -> None:
+    for change in (
+        {"task_id": "u"},
+        {"run_id": "r2"},
+        {"dag_id": "e"},
+        {"map_index": 4},
+        {"try_number": 3},
+        {"try_number": 4},
+        {"try_number": "2"},
+    ):
+        assert not IDENTITY.is_earlier_try_of_same_task({**MARKER, **change})
+    assert not IDENTITY.is_earlier_try_of_same_task({})
