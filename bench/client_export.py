@@ -73,24 +73,12 @@ def main() -> int:
         print(json.dumps(run_one(*args.child)))
         return 0
 
-    from dev.servers import running_servers
-    from tests.conftest import AIRFLOW_HOME  # noqa: F401  (sets Airflow's environment)
+    import tests.conftest  # noqa: F401  (sets Airflow's environment before Airflow is imported)
+    from dev.servers import connection_environment, running_servers
 
     results = []
     with running_servers({"max_wal_size": "4GB"}) as (postgres, s3):
-        env = {
-            **os.environ,
-            "AIRFLOW_CONN_MATERIALIZE_DEFAULT": json.dumps(
-                {
-                    "conn_type": "materialize",
-                    "host": "127.0.0.1",
-                    "port": postgres.port,
-                    "login": "postgres",
-                    "schema": postgres.database,
-                }
-            ),
-            "AIRFLOW_CONN_AWS_DEFAULT": s3.aws_connection_json(),
-        }
+        env = {**os.environ, **connection_environment(postgres, s3)}
         s3.client().create_bucket(Bucket="bench")
         for rows in args.rows:
             table = f"mixed_{rows}"

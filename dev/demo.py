@@ -11,23 +11,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-AIRFLOW_HOME = tempfile.mkdtemp(prefix="mzprov-demo-airflow-")
-os.environ.update(
-    {
-        "AIRFLOW_HOME": AIRFLOW_HOME,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
-    }
-)
-
 from dev.sample_data import SAMPLE_SQL  # noqa: E402
-from dev.servers import running_servers  # noqa: E402
+from dev.servers import airflow_environment, connection_environment, running_servers  # noqa: E402
+
+os.environ.update(airflow_environment(ROOT))  # before Airflow is imported
 
 BUCKET = "demo-data-lake"
 
@@ -37,16 +28,7 @@ def main() -> int:
         print(f"PostgreSQL (Materialize stand-in) on 127.0.0.1:{postgres.port}, S3 at {s3.endpoint_url}")
         postgres.execute(SAMPLE_SQL)
         s3.client().create_bucket(Bucket=BUCKET)
-        os.environ["AIRFLOW_CONN_MATERIALIZE_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "materialize",
-                "host": "127.0.0.1",
-                "port": postgres.port,
-                "login": "postgres",
-                "schema": postgres.database,
-            }
-        )
-        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.aws_connection_json()
+        os.environ.update(connection_environment(postgres, s3))
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
 
         import importlib.util

@@ -162,6 +162,21 @@ class PostgresServer:
         except Exception:
             return False
 
+    def materialize_connection_json(self) -> str:
+        """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON form) to this server."""
+        import json
+
+        return json.dumps(
+            {
+                "conn_type": "materialize",
+                "host": "127.0.0.1",
+                "port": self.port,
+                "login": "postgres",
+                "schema": self.database,
+                "extra": {"application_name": "airflow-provider-dev"},
+            }
+        )
+
     def execute(self, sql: str, database: str | None = None) -> None:
         import psycopg
 
@@ -240,6 +255,25 @@ class S3Server:
         if self.process is not None:
             _stop(self.process)
             self.process = None
+
+
+def airflow_environment(root: Path) -> dict[str, str]:
+    """Environment for a throwaway Airflow: its own home and SQLite database, the example DAGs."""
+    home = tempfile.mkdtemp(prefix="mzprov-airflow-home-")
+    return {
+        "AIRFLOW_HOME": home,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "example_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+    }
+
+
+def connection_environment(postgres: PostgresServer, s3: S3Server) -> dict[str, str]:
+    """``materialize_default`` and ``aws_default`` as environment connections to the servers."""
+    return {
+        "AIRFLOW_CONN_MATERIALIZE_DEFAULT": postgres.materialize_connection_json(),
+        "AIRFLOW_CONN_AWS_DEFAULT": s3.aws_connection_json(),
+    }
 
 
 @contextlib.contextmanager

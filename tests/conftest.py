@@ -7,11 +7,9 @@ at import time of this conftest, before any test module imports Airflow.
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,20 +21,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-AIRFLOW_HOME = tempfile.mkdtemp(prefix="mzprov-airflow-home-")
-os.environ.update(
-    {
-        "AIRFLOW_HOME": AIRFLOW_HOME,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+from dev.servers import (  # noqa: E402
+    PostgresServer,
+    S3Server,
+    airflow_environment,
+    connection_environment,
+    running_servers,
 )
 
-from dev.servers import PostgresServer, S3Server, running_servers  # noqa: E402
+os.environ.update(airflow_environment(ROOT))  # before any test module imports Airflow
+os.environ.update(
+    {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+)
 
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
@@ -67,19 +63,10 @@ def s3_server(servers: tuple[PostgresServer, S3Server]) -> S3Server:
 @pytest.fixture(scope="session", autouse=False)
 def connections(postgres: PostgresServer, s3_server: S3Server) -> Iterator[None]:
     """``materialize_default`` and ``aws_default`` point at the test servers (as env connections)."""
-    os.environ["AIRFLOW_CONN_MATERIALIZE_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "materialize",
-            "host": "127.0.0.1",
-            "port": postgres.port,
-            "login": "postgres",
-            "schema": postgres.database,
-            "extra": {"application_name": "mzprov-tests"},
-        }
-    )
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3_server.aws_connection_json()
+    variables = connection_environment(postgres, s3_server)
+    os.environ.update(variables)
     yield
-    for name in ("AIRFLOW_CONN_MATERIALIZE_DEFAULT", "AIRFLOW_CONN_AWS_DEFAULT"):
+    for name in variables:
         os.environ.pop(name, None)
 
 

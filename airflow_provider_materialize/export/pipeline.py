@@ -202,31 +202,31 @@ class _Progress:
         )
 
 
+def _put_unless_stopped(out: queue.Queue, item: Any, stop: threading.Event) -> bool:
+    """Wait for room in ``out``; give up (False) once the consumer has stopped."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _produce(batches: Iterator[pa.RecordBatch], out: queue.Queue, stop: threading.Event) -> None:
     """Reader thread: move batches into the bounded queue until the end, an error, or a stop."""
-    item: Any = _END
+    last: Any = _END
     try:
         for batch in batches:
-            while not stop.is_set():
-                try:
-                    out.put(batch, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
+            if not _put_unless_stopped(out, batch, stop):
                 return
     except BaseException as error:
-        item = error
+        last = error
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
             close()
-    while not stop.is_set():
-        try:
-            out.put(item, timeout=0.5)
-            return
-        except queue.Full:
-            continue
+    _put_unless_stopped(out, last, stop)
 
 
 def run_export(request: ExportRequest, mz_hook: MaterializeHook, s3_hook: S3Hook) -> ExportResult:

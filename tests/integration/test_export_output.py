@@ -249,6 +249,13 @@ def test_duplicate_column_names_get_suffixes(postgres, s3, bucket) -> None:
     assert stats["rows"] == 1
 
 
+def test_queries_with_percent_signs_and_quotes_pass_through_untouched(s3, bucket) -> None:
+    query = "SELECT 'a%s b%%' AS pct, $$it's {{ x }}$$ AS q WHERE 'x' LIKE '%'"
+    run_operator(query=query, s3_uri=f"s3://{bucket}/pct/")
+    rows = read_parquet(s3, bucket, "pct/part-00000.parquet").read().to_pylist()
+    assert rows == [{"pct": "a%s b%%", "q": "it's {{ x }}"}]
+
+
 def test_compression_and_upload_arguments_are_applied(rolling_table, s3, bucket) -> None:
     run_operator(
         source=rolling_table,

@@ -18,7 +18,7 @@ def test_test_connection_reports_the_server_and_its_version() -> None:
 def test_detects_postgres_and_runs_queries() -> None:
     hook = MaterializeHook()
     assert hook.server_info[0] is ServerFlavor.POSTGRES and not hook.is_materialize
-    assert hook.get_first("SELECT current_setting('application_name')") == ("mzprov-tests",)
+    assert hook.get_first("SELECT current_setting('application_name')") == ("airflow-provider-dev",)
 
 
 def test_test_connection_reports_failures() -> None:

@@ -75,11 +75,14 @@ def test_failed_try_leaves_marker_no_manifest_and_no_open_uploads(s3, bucket) ->
 def test_retry_of_the_same_task_cleans_its_leftovers_and_succeeds(s3, bucket, caplog) -> None:
     with pytest.raises(Exception, match="division by zero"):
         run_operator(query=FAILING_QUERY, s3_uri=f"s3://{bucket}/r/", max_file_size="1MB")
+    # as if a worker had been killed in the middle of an upload
+    s3.create_multipart_upload(Bucket=bucket, Key="r/part-00042.parquet")
     with caplog.at_level("INFO"):
         stats = run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/r/", try_number=2)
     assert "left by an earlier failed try" in caplog.text
     assert stats["rows"] == 1000
     assert list_keys(s3, bucket) == ["r/_manifest.json", "r/part-00000.parquet"]
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_leftovers_of_another_task_are_not_deleted(s3, bucket) -> None:

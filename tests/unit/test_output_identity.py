@@ -22,3 +22,12 @@ def test_other_tasks_runs_or_tries_are_not() -> None:
     ):
         assert not IDENTITY.is_earlier_try_of_same_task({**MARKER, **change})
     assert not IDENTITY.is_earlier_try_of_same_task({})
+
+
+def test_console_link_to_the_folder() -> None:
+    from airflow_provider_materialize.links.s3 import S3ExportFolderLink
+
+    link = S3ExportFolderLink().format_link(
+        aws_domain="aws.amazon.com", region_name="eu-west-1", bucket="lake", prefix="orders/run=1/"
+    )
+    assert link == "https://console.aws.amazon.com/s3/buckets/lake?region=eu-west-1&prefix=orders/run=1/"
