@@ -35,6 +35,7 @@ SNAPSHOT_BEGIN_SQL = {
     ServerFlavor.POSTGRES: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 }
 SNAPSHOT_TIMESTAMP_SQL = "SELECT mz_now()::text"
+SNAPSHOT_END_SQL = "COMMIT"
 # CSV carries timestamptz as text in the session's time zone: make it UTC (Materialize always is).
 CSV_SESSION_SQL: dict[ServerFlavor, list[str]] = {
     ServerFlavor.MATERIALIZE: [],
@@ -131,6 +132,39 @@ def wrap_select(select: str, column_aliases: list[str], select_list: list[str]) 
     """
     aliases = ", ".join(quote_ident(name) for name in column_aliases)
     return f"SELECT {', '.join(select_list)} FROM ({select}) AS _mz_export ({aliases})"
+
+
+def describe_sql(select: str) -> str:
+    """A query that returns ``select``'s columns and no rows (for the column metadata)."""
+    return f"SELECT * FROM ({select}) AS _mz_describe LIMIT 0"
+
+
+def type_names_sql(oids: list[int]) -> str:
+    """Type names of the given type OIDs, with the element type name for array types."""
+    listed = ", ".join(str(int(oid)) for oid in oids)
+    return (
+        "SELECT t.oid::int8, t.typname::text, e.typname::text FROM pg_catalog.pg_type t "
+        "LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' "
+        f"WHERE t.oid IN ({listed})"
+    )
+
+
+def text_expression(column: str) -> str:
+    """Select a column as text: numeric, jsonb and Materialize-only scalars travel fastest and exactly so."""
+    return f"{quote_ident(column)}::text"
+
+
+def text_array_expression(column: str) -> str:
+    return f"{quote_ident(column)}::text[]"
+
+
+def array_dimensions_expression(column: str) -> str:
+    """Number of dimensions of an array column, 0 for empty arrays.
+
+    The binary reader flattens multi-dimensional arrays, so the count travels beside them.
+    ``array_ndims`` is PostgreSQL's; on Materialize it is *unconfirmed* here (the opt-in suite checks it).
+    """
+    return f"coalesce(array_ndims({quote_ident(column)}), 0)"
 
 
 def set_cluster_sql(cluster: str) -> str:

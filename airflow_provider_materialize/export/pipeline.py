@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from airflow_provider_materialize.dialect import ServerFlavor, wrap_select
+from airflow_provider_materialize.dialect import ServerFlavor, describe_sql, type_names_sql, wrap_select
 from airflow_provider_materialize.export.output_folder import OutputFolder, RunIdentity
 from airflow_provider_materialize.export.parquet_files import RollingParquetWriter, WrittenFile
 from airflow_provider_materialize.export.readers import AdbcSnapshotReader, CsvSnapshotReader, SnapshotReader
@@ -50,12 +50,6 @@ log = logging.getLogger(__name__)
 READERS = ("auto", "adbc", "csv")
 _QUEUED_BATCHES = 4
 _END = object()
-
-_DESCRIBE_TYPES_SQL = (
-    "SELECT t.oid::int8, t.typname::text, e.typname::text "
-    "FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' "
-    "WHERE t.oid IN ({oids})"
-)
 
 
 @dataclass(frozen=True)
@@ -146,13 +140,13 @@ def describe_columns(mz_hook: MaterializeHook, select: str) -> tuple[ServerFlavo
     with mz_hook.get_conn() as conn:
         flavor, _ = mz_hook.server_info
         cursor = conn.cursor()
-        cursor.execute(f"SELECT * FROM ({select}) AS _mz_describe LIMIT 0")
+        cursor.execute(describe_sql(select))
         description = list(cursor.description or [])
         typmods = [cursor.pgresult.fmod(i) for i in range(len(description))]
         oids = sorted({int(column.type_code) for column in description})
         type_names: dict[int, tuple[str, str | None]] = {}
         if oids:
-            cursor.execute(_DESCRIBE_TYPES_SQL.format(oids=", ".join(str(oid) for oid in oids)))
+            cursor.execute(type_names_sql(oids))
             type_names = {int(oid): (name, element) for oid, name, element in cursor.fetchall()}
         conn.rollback()
     columns = []

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from airflow_provider_materialize.dialect import (
     CSV_SESSION_SQL,
     SNAPSHOT_BEGIN_SQL,
+    SNAPSHOT_END_SQL,
     SNAPSHOT_TIMESTAMP_SQL,
     ServerFlavor,
     copy_csv_to_stdout_sql,
@@ -51,7 +52,7 @@ class SnapshotReader:
         if flavor is ServerFlavor.MATERIALIZE:
             execute(SNAPSHOT_TIMESTAMP_SQL)
             self.snapshot_timestamp = int(fetch_one()[0])
-        execute("COMMIT")
+        execute(SNAPSHOT_END_SQL)
 
 
 class AdbcSnapshotReader(SnapshotReader):

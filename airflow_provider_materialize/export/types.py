@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_materialize.dialect import ServerFlavor, quote_ident
+from airflow_provider_materialize.dialect import (
+    ServerFlavor,
+    array_dimensions_expression,
+    quote_ident,
+    text_array_expression,
+    text_expression,
+)
 
 EXTENSION_KEY = b"ARROW:extension:name"
 UNCONSTRAINED_NUMERIC_SCALE = 10
@@ -186,7 +192,6 @@ def plan_export(columns: list[DescribedColumn], flavor: ServerFlavor) -> ExportP
 
 
 def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
-    ident = quote_ident(name)
     if column.element_type_name is not None:
         element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
         mapping = _scalar_mapping(column.element_type_name, element)
@@ -201,12 +206,12 @@ def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> Co
         dims_field = pa.field(
             "dimensions", pa.uint8(), nullable=False, metadata=_metadata("array_dimensions")
         )
-        items_expression = f"{ident}::text[]" if mapping.read_as_text else ident
+        items_expression = text_array_expression(name) if mapping.read_as_text else quote_ident(name)
         convert_element = _converter(mapping, flavor, name)
         return ColumnPlan(
             name=name,
             field=pa.field(name, pa.struct([items_field, dims_field]), metadata=_metadata("array")),
-            select_expressions=(items_expression, f"coalesce(array_ndims({ident}), 0)"),
+            select_expressions=(items_expression, array_dimensions_expression(name)),
             read_types=(pa.list_(_read_type(mapping)), pa.int32()),
             convert=_array_converter(items_field, dims_field, convert_element),
         )
@@ -216,7 +221,7 @@ def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> Co
     return ColumnPlan(
         name=name,
         field=pa.field(name, mapping.arrow_type, metadata=_metadata(mapping.mz_name)),
-        select_expressions=(f"{ident}::text" if mapping.read_as_text else ident,),
+        select_expressions=(text_expression(name) if mapping.read_as_text else quote_ident(name),),
         read_types=(_read_type(mapping),),
         convert=_converter(mapping, flavor, name),
     )

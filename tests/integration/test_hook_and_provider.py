@@ -49,3 +49,18 @@ def test_provider_is_registered_with_its_connection_form() -> None:
     behaviour = manager.field_behaviours["materialize"]
     assert behaviour["relabeling"]["schema"] == "Database" and behaviour["placeholders"]["port"] == "6875"
     assert "airflow_provider_materialize.links.s3.S3ExportFolderLink" in manager.extra_links_class_names
+
+
+def test_airflow_cli_lists_the_provider_and_its_connection_type() -> None:
+    import subprocess
+    import sys
+
+    def airflow(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    assert "airflow-provider-materialize" in airflow("providers", "list")
+    hooks = [line for line in airflow("providers", "hooks").splitlines() if line.startswith("materialize ")]
+    assert len(hooks) == 1 and "MaterializeHook" in hooks[0] and "materialize_conn_id" in hooks[0]

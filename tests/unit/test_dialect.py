@@ -11,12 +11,14 @@ from airflow_provider_materialize.dialect import (
     SNAPSHOT_TIMESTAMP_SQL,
     ServerFlavor,
     copy_csv_to_stdout_sql,
+    describe_sql,
     parse_qualified_name,
     quote_ident,
     quote_literal,
     quote_qualified_name,
     set_cluster_sql,
     source_select,
+    type_names_sql,
     wrap_select,
 )
 
@@ -98,3 +100,9 @@ def test_materialize_specific_statements() -> None:
     assert SNAPSHOT_TIMESTAMP_SQL == "SELECT mz_now()::text"
     assert CSV_SESSION_SQL[ServerFlavor.MATERIALIZE] == []
     assert copy_csv_to_stdout_sql("SELECT 1") == "COPY (SELECT 1) TO STDOUT (FORMAT csv)"
+
+
+def test_metadata_queries() -> None:
+    assert describe_sql("SELECT 1") == "SELECT * FROM (SELECT 1) AS _mz_describe LIMIT 0"
+    sql = type_names_sql([23, 1007])
+    assert sql.endswith("WHERE t.oid IN (23, 1007)") and "t.typcategory = 'A'" in sql
