@@ -56,13 +56,6 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def quote_literal(value: str) -> str:
-    """Quote a string literal (standard_conforming_strings is always on in Materialize)."""
-    if "\x00" in value:
-        raise ValueError("string literals cannot contain NUL characters")
-    return "'" + value.replace("'", "''") + "'"
-
-
 def parse_qualified_name(source: str) -> list[str]:
     """Split ``[database.][schema.]object`` into its parts, with SQL's rules for quoting and case.
 

@@ -14,7 +14,6 @@ from airflow_provider_materialize.dialect import (
     describe_sql,
     parse_qualified_name,
     quote_ident,
-    quote_literal,
     quote_qualified_name,
     set_cluster_sql,
     source_select,
@@ -67,7 +66,6 @@ def test_anything_but_a_name_is_rejected(source) -> None:
 
 def test_quoting() -> None:
     assert quote_ident('a"b') == '"a""b"'
-    assert quote_literal("it's") == "'it''s'"
     assert quote_qualified_name('Public."Weird ""Name"""') == '"public"."Weird ""Name"""'
     with pytest.raises(ValueError):
         quote_ident("a\x00b")
