@@ -46,6 +46,13 @@ class SnapshotReader:
     ) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
 
+    @staticmethod
+    def _begin(execute: Callable[[str], Any], session_sql: list[str], flavor: ServerFlavor) -> None:
+        """Prepare the session, then open the read-only snapshot transaction."""
+        for statement in session_sql:
+            execute(statement)
+        execute(SNAPSHOT_BEGIN_SQL[flavor])
+
     def _finish(
         self, execute: Callable[[str], Any], fetch_one: Callable[[], Any], flavor: ServerFlavor
     ) -> None:
@@ -78,9 +85,7 @@ class AdbcSnapshotReader(SnapshotReader):
         self, sql: str, read_types: list[pa.DataType], session_sql: list[str], flavor: ServerFlavor
     ) -> Iterator[pa.RecordBatch]:
         with self.connect() as conn, conn.cursor() as cursor:
-            for statement in session_sql:
-                cursor.execute(statement)
-            cursor.execute(SNAPSHOT_BEGIN_SQL[flavor])
+            self._begin(cursor.execute, session_sql, flavor)
             cursor.adbc_statement.set_options(
                 **{"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)}
             )
@@ -147,9 +152,7 @@ class CsvSnapshotReader(SnapshotReader):
         try:
             conn.autocommit = True
             cursor = conn.cursor()
-            for statement in [*session_sql, *CSV_SESSION_SQL[flavor]]:
-                cursor.execute(statement)
-            cursor.execute(SNAPSHOT_BEGIN_SQL[flavor])
+            self._begin(cursor.execute, [*session_sql, *CSV_SESSION_SQL[flavor]], flavor)
             with cursor.copy(copy_csv_to_stdout_sql(sql)) as copy:
                 reader = pacsv.open_csv(
                     io.BufferedReader(_CopyStream(copy), CSV_BLOCK_BYTES),
