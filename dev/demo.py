@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from dev.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db  # noqa: E402
 from dev.sample_data import SAMPLE_SQL  # noqa: E402
 from dev.servers import airflow_environment, connection_environment, running_servers  # noqa: E402
 
@@ -29,17 +29,8 @@ def main() -> int:
         postgres.execute(SAMPLE_SQL)
         s3.client().create_bucket(Bucket=BUCKET)
         os.environ.update(connection_environment(postgres, s3))
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
-
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location(
-            "nightly", ROOT / "example_dags" / "materialize_nightly_snapshot.py"
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        dag_run = module.dag.test(
+        migrate_airflow_db()
+        dag_run = load_example_dag("materialize_nightly_snapshot").test(
             logical_date=None,  # like a manual run from the UI
             run_conf={
                 "bucket": BUCKET,
@@ -48,19 +39,7 @@ def main() -> int:
             },
         )
 
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            stats = session.scalars(
-                XComModel.get_many(
-                    run_id=dag_run.run_id,
-                    dag_ids=dag_run.dag_id,
-                    task_ids="snapshot_to_s3",
-                    key="return_value",
-                )
-            ).first()
-            stats = stats.value if stats is not None else None
+        stats = dag_run_results(dag_run)["xcom"].get("snapshot_to_s3")
         print("\n=== DAG run", dag_run.run_id, "finished:", dag_run.state)
         print("=== XCom statistics of snapshot_to_s3:")
         print(json.dumps(stats, indent=2))
