@@ -168,3 +168,99 @@ def set_cluster_sql(cluster: str) -> str:
 def copy_csv_to_stdout_sql(select: str) -> str:
     """Stream a SELECT's rows as CSV (Materialize accepts COPY of a query, not of a bare name)."""
     return f"COPY ({select}) TO STDOUT (FORMAT csv)"
+
+
+# --- Native mode: Materialize writes the files itself (COPY ... TO 's3://...') ---------------------
+
+_ORDER_BY = re.compile(r"order\s+by\b", re.IGNORECASE)
+_SKIPPED_TEXT = re.compile(
+    r"'(?:[^']|'')*'"  # string literal
+    r'|"(?:[^"]|"")*"'  # quoted identifier
+    r"|--[^\n]*"  # line comment
+    r"|/\*.*?\*/"  # block comment
+    r"|\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$",  # dollar-quoted string
+    re.DOTALL,
+)
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal holding ``value`` (quotes doubled; standard-conforming strings)."""
+    if "\x00" in value:
+        raise ValueError("string literals cannot contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def has_top_level_order_by(query: str) -> bool:
+    """Whether ``query`` sorts its result (ORDER BY outside parentheses, strings and comments).
+
+    Materialize rejects ORDER BY in ``COPY ... TO 's3://...'``; a window's ``OVER (ORDER BY ...)``
+    or a subquery's ORDER BY is fine and is not reported.
+    """
+    text = _SKIPPED_TEXT.sub(" ", query)
+    depth = 0
+    top_level: list[str] = []
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        top_level.append(char if depth == 0 and char != ")" else " ")
+    return _ORDER_BY.search("".join(top_level)) is not None
+
+
+def copy_to_s3_sql(
+    relation: str,
+    target_uri: str,
+    aws_connection: str,
+    file_format: str,
+    max_file_size: int,
+    csv_options: dict[str, str | bool] | None = None,
+) -> str:
+    """The one ``COPY ... TO 's3://...'`` statement of a native export.
+
+    ``relation`` is a quoted object name or a parenthesised query; ``target_uri`` becomes a string
+    literal and ``aws_connection`` a quoted (optionally qualified) name, so none of them can change
+    the statement. ``csv_options`` maps HEADER, DELIMITER or QUOTE to their values.
+    """
+    options = [
+        f"AWS CONNECTION = {quote_qualified_name(aws_connection)}",
+        f"FORMAT = {quote_literal(file_format)}",
+        f"MAX FILE SIZE = {int(max_file_size)}",
+    ]
+    for name, value in (csv_options or {}).items():
+        if name not in ("HEADER", "DELIMITER", "QUOTE"):
+            raise ValueError(f"unknown CSV option {name!r}")
+        rendered = ("true" if value else "false") if isinstance(value, bool) else quote_literal(value)
+        options.append(f"{name} = {rendered}")
+    return f"COPY {relation} TO {quote_literal(target_uri)} WITH ({', '.join(options)})"
+
+
+def copy_relation(source: str | None, query: str | None) -> str:
+    """What COPY reads: the quoted object name, or the query in parentheses."""
+    if source is not None:
+        return quote_qualified_name(source)
+    return f"({source_select(None, query)})"
+
+
+def create_aws_connection_sql(name: str, options: dict[str, str], secret_options: dict[str, str]) -> str:
+    """``CREATE CONNECTION ... TO AWS`` with literal ``options`` and SECRET-valued ``secret_options``.
+
+    Option names are fixed words chosen by the caller (e.g. ``ASSUME ROLE ARN``, ``REGION``).
+    """
+    rendered = [f"{option} = {quote_literal(value)}" for option, value in options.items()]
+    rendered += [
+        f"{option} = SECRET {quote_qualified_name(secret)}" for option, secret in secret_options.items()
+    ]
+    return f"CREATE CONNECTION IF NOT EXISTS {quote_qualified_name(name)} TO AWS ({', '.join(rendered)})"
+
+
+def create_secret_sql(name: str, value: str) -> list[str]:
+    """Statements that create the secret ``name`` or replace its value."""
+    return [
+        f"CREATE SECRET IF NOT EXISTS {quote_qualified_name(name)} AS {quote_literal(value)}",
+        f"ALTER SECRET {quote_qualified_name(name)} AS {quote_literal(value)}",
+    ]
+
+
+def validate_connection_sql(name: str) -> str:
+    return f"VALIDATE CONNECTION {quote_qualified_name(name)}"

@@ -68,8 +68,10 @@ def validate_client_file_size(size: int) -> int:
 def validate_format(file_format: str) -> str:
     normalised = file_format.lower()
     if normalised not in SUPPORTED_FORMATS:
+        native = " (csv is available in native mode, with aws_connection=)" if normalised == "csv" else ""
         raise ValueError(
-            f"format {file_format!r} is not supported; supported: {', '.join(SUPPORTED_FORMATS)}"
+            f"format {file_format!r} is not supported in client mode; supported: "
+            f"{', '.join(SUPPORTED_FORMATS)}{native}"
         )
     return normalised
 
@@ -115,3 +117,53 @@ class S3Folder:
 
     def key_uri(self, name: str) -> str:
         return f"s3://{self.bucket}/{self.key(name)}"
+
+
+# --- Native mode: the limits Materialize's COPY ... TO 's3://...' enforces --------------------------
+
+NATIVE_FORMATS = ("parquet", "csv")
+MIN_NATIVE_FILE_SIZE = 16_000_000  # 16 MB; Materialize counts MB and GB in powers of 1000
+MAX_NATIVE_FILE_SIZE = 4_000_000_000  # 4 GB
+
+
+def validate_native_file_size(size: int) -> int:
+    if not MIN_NATIVE_FILE_SIZE <= size <= MAX_NATIVE_FILE_SIZE:
+        raise ValueError(
+            f"max_file_size must be between 16MB and 4GB in native mode (Materialize's limits), "
+            f"got {size:,} bytes"
+        )
+    return size
+
+
+def validate_native_format(file_format: str) -> str:
+    normalised = file_format.lower()
+    if normalised not in NATIVE_FORMATS:
+        raise ValueError(
+            f"format {file_format!r} is not supported by Materialize's COPY TO S3; "
+            f"choose one of {', '.join(NATIVE_FORMATS)}"
+        )
+    return normalised
+
+
+def csv_copy_options(
+    file_format: str, header: bool | None, delimiter: str | None, quote: str | None
+) -> dict[str, str | bool]:
+    """The CSV options of a native export as COPY option names; refused for Parquet."""
+    given = {"csv_header": header, "csv_delimiter": delimiter, "csv_quote": quote}
+    if file_format != "csv":
+        if any(value is not None for value in given.values()):
+            names = ", ".join(name for name, value in given.items() if value is not None)
+            raise ValueError(f"{names} only apply to format='csv'; remove them or set format='csv'")
+        return {}
+    options: dict[str, str | bool] = {}
+    if header is not None:
+        options["HEADER"] = bool(header)
+    for name, option, value in (("csv_delimiter", "DELIMITER", delimiter), ("csv_quote", "QUOTE", quote)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+            raise ValueError(f"{name} must be a single character other than a line break, got {value!r}")
+        options[option] = value
+    if delimiter is not None and delimiter == quote:
+        raise ValueError("csv_delimiter and csv_quote must be different characters")
+    return options

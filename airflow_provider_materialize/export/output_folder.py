@@ -64,6 +64,20 @@ class OutputFolder:
     def list_keys(self) -> list[str]:
         return self.s3_hook.list_keys(bucket_name=self.folder.bucket, prefix=self.folder.prefix)
 
+    def list_objects(self, prefix: str | None = None) -> list[tuple[str, int]]:
+        """``(key, size)`` of every object under ``prefix`` (default: the folder)."""
+        pages = (
+            self.s3_hook.get_conn()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.folder.bucket, Prefix=self.folder.prefix if prefix is None else prefix)
+        )
+        return [(item["Key"], item["Size"]) for page in pages for item in page.get("Contents", [])]
+
+    def keys_sharing_raw_prefix(self) -> list[str]:
+        """Keys outside the folder that start with its path minus the slash: ``p/run10/x`` for ``p/run1/``."""
+        raw_prefix = self.folder.prefix.rstrip("/")
+        return [key for key, _ in self.list_objects(raw_prefix) if not key.startswith(self.folder.prefix)]
+
     def prepare(self, identity: RunIdentity, overwrite: bool) -> None:
         """Make sure the folder is empty, deleting only what this try may delete."""
         keys = self.list_keys()
@@ -82,8 +96,16 @@ class OutputFolder:
             )
         else:
             shown = ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
+            interrupted = [key for key in keys if key.endswith("-INCOMPLETE")]
+            origin = (
+                f" {interrupted[0]} marks an interrupted Materialize COPY that no earlier try of this task "
+                "recorded (e.g. its worker was killed)."
+                if interrupted
+                else ""
+            )
             raise FolderNotEmptyError(
-                f"Target folder {self.folder.uri} is not empty: it holds {len(keys)} object(s) ({shown}). "
+                f"Target folder {self.folder.uri} is not empty: it holds {len(keys)} object(s) "
+                f"({shown}).{origin} "
                 "Choose a new folder (e.g. one per run with {{ run_id }} in s3_uri), delete them, "
                 "or set overwrite=True to replace them"
             )
@@ -110,8 +132,11 @@ class OutputFolder:
             return {}
         return marker if isinstance(marker, dict) else {}
 
-    def write_marker(self, identity: RunIdentity, started_at: datetime | None = None) -> None:
-        marker = {**asdict(identity), "started_at": (started_at or datetime.now(UTC)).isoformat()}
+    def write_marker(self, identity: RunIdentity, error: str | None = None) -> None:
+        """Record which try writes the folder; ``error`` records why a try failed."""
+        marker: dict[str, Any] = {**asdict(identity), "started_at": datetime.now(UTC).isoformat()}
+        if error is not None:
+            marker["error"] = error[:2000]
         self._put_json(MARKER_NAME, marker)
 
     def write_manifest(self, manifest: dict[str, Any]) -> str:

@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from airflow_provider_materialize.dialect import ServerFlavor, describe_sql, typ
 from airflow_provider_materialize.export.output_folder import OutputFolder, RunIdentity
 from airflow_provider_materialize.export.parquet_files import RollingParquetWriter, WrittenFile
 from airflow_provider_materialize.export.readers import AdbcSnapshotReader, CsvSnapshotReader, SnapshotReader
+from airflow_provider_materialize.export.result import ExportResult, schema_entries
 from airflow_provider_materialize.export.s3_stream import S3ObjectStream
 from airflow_provider_materialize.export.types import DescribedColumn, ExportPlan, plan_export
 
@@ -65,74 +66,6 @@ class ExportRequest:
     overwrite: bool = False
     reader: str = "auto"
     progress_interval_seconds: float = 30.0
-
-
-@dataclass
-class ExportResult:
-    """What was written; ``as_xcom()`` is the operator's return value."""
-
-    folder: S3Folder
-    file_format: str
-    files: list[WrittenFile]
-    manifest_uri: str
-    snapshot_timestamp: int | None
-    duration_seconds: float
-    schema: pa.Schema
-    reader: str
-    rows: int = field(init=False)
-    bytes: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rows = sum(f.rows for f in self.files)
-        self.bytes = sum(f.bytes for f in self.files)
-
-    def file_entries(self) -> list[dict[str, Any]]:
-        return [{"uri": self.folder.key_uri(f.name), "rows": f.rows, "bytes": f.bytes} for f in self.files]
-
-    def as_xcom(self) -> dict[str, Any]:
-        return {
-            "uri": self.folder.uri,
-            "mode": "client",
-            "format": self.file_format,
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "files": self.file_entries(),
-            "manifest_uri": self.manifest_uri,
-            "snapshot_timestamp": self.snapshot_timestamp,
-            "duration_seconds": round(self.duration_seconds, 3),
-        }
-
-    def manifest(self, identity: RunIdentity, completed_at: datetime) -> dict[str, Any]:
-        return {
-            "format": self.file_format,
-            "mode": "client",
-            "uri": self.folder.uri,
-            "snapshot_timestamp": self.snapshot_timestamp,
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "schema": [
-                {
-                    "name": f.name,
-                    "type": str(f.type),
-                    "nullable": f.nullable,
-                    "materialize_type": (f.metadata or {}).get(b"ARROW:extension:name", b"").decode(),
-                }
-                for f in self.schema
-            ],
-            "files": self.file_entries(),
-            "entries": [
-                {"url": entry["uri"], "mandatory": True, "meta": {"content_length": entry["bytes"]}}
-                for entry in self.file_entries()
-            ],
-            "written_by": {
-                "dag_id": identity.dag_id,
-                "run_id": identity.run_id,
-                "task_id": identity.task_id,
-                "try_number": identity.try_number,
-                "reader": self.reader,
-            },
-            "completed_at": completed_at.isoformat(),
-        }
 
 
 def describe_columns(mz_hook: MaterializeHook, select: str) -> tuple[ServerFlavor, list[DescribedColumn]]:
@@ -240,13 +173,13 @@ def run_export(request: ExportRequest, mz_hook: MaterializeHook, s3_hook: S3Hook
 
     result = ExportResult(
         folder=request.folder,
+        mode="client",
         file_format=request.file_format,
-        files=files,
-        manifest_uri="",
+        files=list(files),
+        rows=sum(f.rows for f in files),
+        schema=schema_entries(plan.schema),
+        written_by=reader.name,
         snapshot_timestamp=reader.snapshot_timestamp,
-        duration_seconds=0.0,
-        schema=plan.schema,
-        reader=reader.name,
     )
     result.manifest_uri = output.write_manifest(result.manifest(request.identity, datetime.now(UTC)))
     output.remove_marker()

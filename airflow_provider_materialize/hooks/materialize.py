@@ -15,7 +15,10 @@ from airflow_provider_materialize.dialect import (
     MATERIALIZE_DEFAULT_USER,
     POSTGRES_VERSION_SQL,
     ServerFlavor,
+    create_aws_connection_sql,
+    create_secret_sql,
     set_cluster_sql,
+    validate_connection_sql,
 )
 
 _UNDEFINED_FUNCTION = "42883"
@@ -166,3 +169,75 @@ class MaterializeHook(PostgresHook):
             cluster = f", cluster {self.cluster}" if self.cluster else ""
             return True, f"Connected to Materialize {version}{cluster}"
         return True, f"Connected to PostgreSQL {version} (not Materialize: Materialize-only features are off)"
+
+    def create_aws_connection(
+        self,
+        name: str,
+        *,
+        role_arn: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        region: str | None = None,
+        endpoint: str | None = None,
+        validate: bool = True,
+    ) -> None:
+        """
+        Create the Materialize AWS connection that native-mode exports name in ``aws_connection``.
+
+        Nothing happens when a connection of that name exists already (it is validated all the same).
+        Give either ``role_arn`` (recommended: Materialize assumes the role) or ``access_key_id`` and
+        ``secret_access_key`` (e.g. for MinIO or another S3-compatible store); the secret key is
+        stored as the Materialize secret ``<name>_secret_access_key`` and never logged.
+
+        :param name: Name of the connection, optionally ``schema.name``.
+        :param role_arn: IAM role Materialize assumes to write to the bucket.
+        :param access_key_id: Access key ID, with ``secret_access_key``.
+        :param secret_access_key: Secret access key, with ``access_key_id``.
+        :param region: AWS region of the bucket.
+        :param endpoint: Endpoint of an S3-compatible store.
+        :param validate: Run ``VALIDATE CONNECTION`` afterwards.
+        """
+        if not self.is_materialize:
+            raise RuntimeError(
+                f"Connection {self.get_conn_id()!r} does not lead to Materialize: no AWS connections"
+            )
+        if (role_arn is None) == (access_key_id is None) or (access_key_id is None) != (
+            secret_access_key is None
+        ):
+            raise ValueError("give either role_arn= or both access_key_id= and secret_access_key=")
+        options = {
+            "ASSUME ROLE ARN": role_arn,
+            "ACCESS KEY ID": access_key_id,
+            "REGION": region,
+            "ENDPOINT": endpoint,
+        }
+        statements, secrets = [], {}
+        if secret_access_key is not None:
+            secret_name = f"{name}_secret_access_key"
+            statements += create_secret_sql(secret_name, secret_access_key)
+            secrets["SECRET ACCESS KEY"] = secret_name
+        given = {option: value for option, value in options.items() if value is not None}
+        statements.append(create_aws_connection_sql(name, given, secrets))
+        with self.get_conn() as conn:
+            conn.autocommit = True
+            for statement in statements:
+                conn.execute(statement)
+        self.log.info(
+            "Materialize AWS connection %s is in place (%s)", name, ", ".join(given) or "no options"
+        )
+        if validate:
+            self.validate_aws_connection(name)
+
+    def validate_aws_connection(self, name: str) -> None:
+        """Run ``VALIDATE CONNECTION``; fail with Materialize's reason and what to check."""
+        try:
+            with self.get_conn() as conn:
+                conn.autocommit = True
+                conn.execute(validate_connection_sql(name))
+        except Exception as error:
+            raise RuntimeError(
+                f"Materialize could not validate the AWS connection {name!r}: {error}\n"
+                "Check the role ARN and its trust policy (Materialize must be allowed to assume it), or the "
+                "access key, the region and the endpoint."
+            ) from error
+        self.log.info("Materialize validated the AWS connection %s", name)

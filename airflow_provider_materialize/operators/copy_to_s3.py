@@ -9,17 +9,22 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_materialize.dialect import source_select
+from airflow_provider_materialize.dialect import copy_relation, has_top_level_order_by, source_select
+from airflow_provider_materialize.export.native import NativeExportRequest, run_native_export
 from airflow_provider_materialize.export.options import (
     DEFAULT_MAX_FILE_SIZE,
     S3Folder,
+    csv_copy_options,
     parse_size,
     validate_client_file_size,
     validate_compression,
     validate_format,
+    validate_native_file_size,
+    validate_native_format,
 )
 from airflow_provider_materialize.export.output_folder import RunIdentity
 from airflow_provider_materialize.export.pipeline import READERS, ExportRequest, run_export
+from airflow_provider_materialize.export.result import ExportResult
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
@@ -38,13 +43,20 @@ class MaterializeCopyToS3Operator(BaseOperator):
     """
     Write a consistent snapshot of a Materialize table, view or query to an S3 folder as Parquet.
 
-    In client mode (the only mode for now) the rows stream through the worker: they are read as
-    Arrow record batches from one snapshot, encoded into Parquet files of at most about
-    ``max_file_size`` bytes, and uploaded with the AWS connection's credentials. The folder gets
-    ``part-00000.parquet``, ``part-00001.parquet``, ..., then ``_manifest.json`` as the completion
-    signal; ``_INCOMPLETE`` is present while the export runs. Returns (to XCom) a dict with
-    ``uri``, ``mode``, ``format``, ``rows``, ``bytes``, ``files``, ``manifest_uri``,
-    ``snapshot_timestamp`` and ``duration_seconds``.
+    **Client mode** (the default): the rows stream through the worker. They are read as Arrow
+    record batches from one snapshot, encoded into Parquet files of at most about
+    ``max_file_size`` bytes, and uploaded with the AWS connection's credentials as
+    ``part-00000.parquet``, ``part-00001.parquet``, ...
+
+    **Native mode** (``aws_connection`` given): Materialize runs ``COPY ... TO 's3://...'`` on its
+    own cluster and writes ``mz-<id>-batch-<NNNN>-<MMMM>.parquet`` (or ``.csv``) itself, so no data
+    passes through the worker. The operator then lists the files with the Airflow AWS connection
+    and reads each Parquet footer (ranged reads) to check the row count.
+
+    Both modes end with ``_manifest.json`` as the completion signal, ``_INCOMPLETE`` marks a folder
+    whose export has not finished, and both return (to XCom) a dict with ``uri``, ``mode``,
+    ``format``, ``rows``, ``bytes``, ``files``, ``manifest_uri``, ``snapshot_timestamp`` and
+    ``duration_seconds``.
 
     :param source: Table, view or materialized view to export, optionally qualified as
         ``schema.name`` or ``database.schema.name``. Give exactly one of ``source`` and ``query``.
@@ -55,26 +67,38 @@ class MaterializeCopyToS3Operator(BaseOperator):
     :param materialize_conn_id: Airflow connection of type ``materialize``.
     :param aws_conn_id: Airflow AWS connection used for every S3 call (``None``: boto3's default
         credential chain). Its extra may set ``endpoint_url`` for S3-compatible stores.
-    :param format: Output file format; only ``parquet`` for now.
+    :param aws_connection: Name of a Materialize AWS connection object (``CREATE CONNECTION ... TO
+        AWS``; see :meth:`MaterializeHook.create_aws_connection`). Selects native mode. (templated)
+    :param format: ``parquet``; in native mode also ``csv``.
     :param max_file_size: Largest size of one file: bytes as an int, or a size string such as
         ``"256MB"``, ``"2g"`` or ``"512MiB"`` (MB/GB are powers of 1000, MiB/GiB of 1024).
-        Default 256 MB, as Materialize. (templated)
-    :param cluster: Materialize cluster that serves the read; overrides the connection's
-        ``cluster`` extra. (templated)
-    :param compression: Parquet compression: ``snappy`` (default), ``zstd``, ``gzip``, ``lz4``
-        or ``none``.
+        Default 256 MB, as Materialize; native mode accepts 16 MB to 4 GB. (templated)
+    :param cluster: Materialize cluster that serves the read (and, in native mode, writes the
+        files); overrides the connection's ``cluster`` extra. (templated)
+    :param compression: Parquet compression in client mode: ``snappy`` (default), ``zstd``,
+        ``gzip``, ``lz4`` or ``none``. Native mode always writes snappy.
+    :param csv_header: Native CSV only: write a header line (Materialize's default: no header).
+    :param csv_delimiter: Native CSV only: the field delimiter (default ``,``).
+    :param csv_quote: Native CSV only: the quote character (default ``"``).
     :param overwrite: Delete whatever the folder holds before writing. Without it a non-empty
         folder is refused, except for the leftovers of an earlier failed try of this same task.
-    :param s3_extra_args: Extra upload arguments for every object, e.g.
+    :param s3_extra_args: Client mode: extra upload arguments for every object, e.g.
         ``{"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "..."}``.
-    :param s3_transfer_config: boto3 ``TransferConfig`` settings for the streaming uploads;
-        defaults: 8 MiB parts, 4 uploaded at a time.
-    :param reader: ``auto`` (the Arrow-native ADBC reader when the server supports it, else the
-        CSV reader), ``adbc`` or ``csv``.
+    :param s3_transfer_config: Client mode: boto3 ``TransferConfig`` settings for the streaming
+        uploads; defaults: 8 MiB parts, 4 uploaded at a time.
+    :param reader: Client mode: ``auto`` (the Arrow-native ADBC reader when the server supports
+        it, else the CSV reader), ``adbc`` or ``csv``.
     :param progress_interval: Seconds between progress log lines on long exports.
     """
 
-    template_fields: Sequence[str] = ("source", "query", "s3_uri", "cluster", "max_file_size")
+    template_fields: Sequence[str] = (
+        "source",
+        "query",
+        "s3_uri",
+        "cluster",
+        "max_file_size",
+        "aws_connection",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"query": "sql"}
     operator_extra_links = (S3ExportFolderLink(),)
     ui_color = "#d4c5f9"
@@ -87,11 +111,15 @@ class MaterializeCopyToS3Operator(BaseOperator):
         query: str | None = None,
         materialize_conn_id: str = MaterializeHook.default_conn_name,
         aws_conn_id: str | None = "aws_default",
+        aws_connection: str | None = None,
         format: str = "parquet",
         max_file_size: int | str = DEFAULT_MAX_FILE_SIZE,
         cluster: str | None = None,
         compression: str = "snappy",
         overwrite: bool = False,
+        csv_header: bool | None = None,
+        csv_delimiter: str | None = None,
+        csv_quote: str | None = None,
         s3_extra_args: dict[str, Any] | None = None,
         s3_transfer_config: dict[str, Any] | None = None,
         reader: str = "auto",
@@ -104,18 +132,22 @@ class MaterializeCopyToS3Operator(BaseOperator):
         self.s3_uri = s3_uri
         self.materialize_conn_id = materialize_conn_id
         self.aws_conn_id = aws_conn_id
-        self.format = validate_format(format)
+        self.aws_connection = aws_connection
+        self.format = format.lower()
         self.max_file_size = max_file_size
         self.cluster = cluster
         self.compression = validate_compression(compression)
         self.overwrite = overwrite
+        self.csv_header = csv_header
+        self.csv_delimiter = csv_delimiter
+        self.csv_quote = csv_quote
         self.s3_extra_args = s3_extra_args or {}
         self.s3_transfer_config = {**DEFAULT_TRANSFER_CONFIG, **(s3_transfer_config or {})}
         if reader not in READERS:
             raise ValueError(f"reader {reader!r} is not one of {', '.join(READERS)}")
         self.reader = reader
         self.progress_interval = progress_interval
-        # Catch mistakes when the DAG is parsed when nothing needs rendering first.
+        # Catch mistakes when the DAG is parsed, for every value that needs no rendering first.
         if (source is None) == (query is None):
             raise ValueError(
                 "give exactly one of source= (a table or view name) or query= (a SELECT statement)"
@@ -124,13 +156,19 @@ class MaterializeCopyToS3Operator(BaseOperator):
             source_select(source, query)
         if not _is_template(s3_uri):
             S3Folder.parse(s3_uri)
-        if not _is_template(max_file_size):
-            validate_client_file_size(parse_size(max_file_size))
+        if _is_template(aws_connection):
+            return
+        if aws_connection is None:
+            validate_format(self.format)
+            csv_copy_options("parquet", csv_header, csv_delimiter, csv_quote)
+            if not _is_template(max_file_size):
+                validate_client_file_size(parse_size(max_file_size))
+        else:
+            self._native_settings(parse_time=True)
 
     def execute(self, context: Context) -> dict[str, Any]:
         select = source_select(self.source or None, self.query or None)
         folder = S3Folder.parse(self.s3_uri)
-        max_file_size = validate_client_file_size(parse_size(self.max_file_size))
         mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id, cluster=self.cluster or None)
         s3_hook = self._s3_hook()
         _require_connection(self.materialize_conn_id, "Materialize", "materialize")
@@ -138,22 +176,12 @@ class MaterializeCopyToS3Operator(BaseOperator):
             _require_connection(self.aws_conn_id, "AWS", "aws")
 
         ti = context["ti"]
-        request = ExportRequest(
-            select=select,
-            folder=folder,
-            identity=RunIdentity(
-                dag_id=ti.dag_id,
-                run_id=ti.run_id,
-                task_id=ti.task_id,
-                try_number=ti.try_number,
-                map_index=getattr(ti, "map_index", -1),
-            ),
-            max_file_size=max_file_size,
-            compression=self.compression,
-            file_format=self.format,
-            overwrite=self.overwrite,
-            reader=self.reader,
-            progress_interval_seconds=self.progress_interval,
+        identity = RunIdentity(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            try_number=ti.try_number,
+            map_index=getattr(ti, "map_index", -1),
         )
         S3ExportFolderLink.persist(
             context=context,
@@ -163,7 +191,70 @@ class MaterializeCopyToS3Operator(BaseOperator):
             bucket=folder.bucket,
             prefix=folder.prefix,
         )
-        return run_export(request, mz_hook, s3_hook).as_xcom()
+        result: ExportResult
+        if self.aws_connection:
+            max_file_size, csv_options = self._native_settings(parse_time=False)
+            native_request = NativeExportRequest(
+                relation=copy_relation(self.source or None, self.query or None),
+                select=select,
+                folder=folder,
+                identity=identity,
+                aws_connection=self.aws_connection,
+                max_file_size=max_file_size,
+                file_format=self.format,
+                csv_options=csv_options,
+                overwrite=self.overwrite,
+                progress_interval_seconds=self.progress_interval,
+            )
+            result = run_native_export(native_request, mz_hook, s3_hook)
+        else:
+            validate_format(self.format)
+            request = ExportRequest(
+                select=select,
+                folder=folder,
+                identity=identity,
+                max_file_size=validate_client_file_size(parse_size(self.max_file_size)),
+                compression=self.compression,
+                file_format=self.format,
+                overwrite=self.overwrite,
+                reader=self.reader,
+                progress_interval_seconds=self.progress_interval,
+            )
+            result = run_export(request, mz_hook, s3_hook)
+        return result.as_xcom()
+
+    def _native_settings(self, parse_time: bool) -> tuple[int, dict[str, str | bool]]:
+        """Check what native mode needs (before anything is sent); the file size and CSV options.
+
+        At parse time, templated values are left for ``execute`` to check once rendered.
+        """
+        file_format = validate_native_format(self.format)
+        csv_options = csv_copy_options(file_format, self.csv_header, self.csv_delimiter, self.csv_quote)
+        client_only = {
+            "compression": self.compression != "snappy",
+            "reader": self.reader != "auto",
+            "s3_extra_args": bool(self.s3_extra_args),
+        }
+        refused = [name for name, is_set in client_only.items() if is_set]
+        if refused:
+            raise ValueError(
+                f"{', '.join(refused)} only apply to client mode: in native mode Materialize writes the "
+                "files itself (snappy Parquet, with its AWS connection; use the bucket's default "
+                "encryption). "
+                "Remove them, or leave out aws_connection= for client mode"
+            )
+        if not _is_template(self.query) and self.query and has_top_level_order_by(self.query):
+            raise ValueError(
+                "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "
+                "(files are written in parallel, so no order would survive anyway)"
+            )
+        if not _is_template(self.s3_uri) and not S3Folder.parse(self.s3_uri).prefix:
+            raise ValueError(
+                f"s3_uri {self.s3_uri!r} is a bucket root: native mode needs a folder, e.g. s3://bucket/exports/"
+            )
+        if parse_time and _is_template(self.max_file_size):
+            return 0, csv_options
+        return validate_native_file_size(parse_size(self.max_file_size)), csv_options
 
     def _s3_hook(self) -> S3Hook:
         return S3Hook(

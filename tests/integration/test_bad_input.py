@@ -30,7 +30,7 @@ GOOD_QUERY = "SELECT 1 AS x"
         ({"query": GOOD_QUERY, "max_file_size": "-5MB"}, "is not a size"),
         ({"query": GOOD_QUERY, "max_file_size": 0}, "must be positive"),
         ({"query": GOOD_QUERY, "max_file_size": "100KB"}, "at least 1MB"),
-        ({"query": GOOD_QUERY, "format": "csv"}, "format 'csv' is not supported"),
+        ({"query": GOOD_QUERY, "format": "csv"}, "csv is available in native mode"),
         ({"query": GOOD_QUERY, "compression": "brotli"}, "compression 'brotli' is not supported"),
         ({"query": GOOD_QUERY, "reader": "odbc"}, "reader 'odbc'"),
     ],

@@ -1,0 +1,299 @@
+"""The native-mode export: Materialize writes the files itself with ``COPY ... TO 's3://...'``.
+
+Follow an export through it:
+
+1. The server must be Materialize; the target folder is checked exactly as in client mode
+   (refused when it holds anything, unless ``overwrite`` or the leftovers are this task's own),
+   plus the keys that Materialize's raw-prefix check would trip over (``p/run10/`` for ``p/run1``).
+2. One ``COPY`` statement runs on the session's cluster. Meanwhile Materialize's own
+   ``mz-<sink>-INCOMPLETE`` marker is the in-progress signal (ours would fail Materialize's
+   emptiness check), and the folder is listed now and then to log progress. The ``COPY n`` tag
+   gives the row count.
+3. ``_INCOMPLETE`` is written with this try's identity, then every data file Materialize wrote is
+   listed and each Parquet footer is read with ranged GETs for its row count; the counts must add
+   up to ``n``. Then ``_manifest.json`` is written and the marker removed: the same contract and
+   XCom as client mode, with ``"mode": "native"``.
+4. If the COPY fails, ``_INCOMPLETE`` is written with this try's identity and the error, so that
+   the task's retry deletes Materialize's leftovers and runs again.
+
+``snapshot_timestamp`` is None: Materialize picks the COPY's timestamp itself and does not
+return it (a timestamp asked for beforehand would belong to a different read).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_materialize.dialect import ServerFlavor, copy_to_s3_sql
+from airflow_provider_materialize.export.native_errors import (
+    NativeCopyError,
+    NativeModeUnavailableError,
+    explain_copy_error,
+)
+from airflow_provider_materialize.export.output_folder import FolderNotEmptyError, OutputFolder, RunIdentity
+from airflow_provider_materialize.export.pipeline import describe_columns
+from airflow_provider_materialize.export.result import ExportResult, schema_entries
+from airflow_provider_materialize.export.s3_footers import read_parquet_footer
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from airflow_provider_materialize.export.options import S3Folder
+    from airflow_provider_materialize.hooks.materialize import MaterializeHook
+
+log = logging.getLogger(__name__)
+
+# How Materialize names what it writes: <path>/mz-<sink id>-batch-<NNNN>-<MMMM>.<ext> and
+# <path>/mz-<sink id>-INCOMPLETE (see shared/reference/materialize.md).
+MATERIALIZE_DATA_FILE = re.compile(
+    r"^mz-(?P<sink>[A-Za-z0-9]+)-batch-(?P<batch>\d+)-(?P<index>\d+)\.(parquet|csv)$"
+)
+MATERIALIZE_MARKER = re.compile(r"^mz-(?P<sink>[A-Za-z0-9]+)-INCOMPLETE$")
+_COPY_TAG = re.compile(r"^COPY (\d+)$")
+_CANCEL_WAIT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class NativeExportRequest:
+    """Everything one native export needs to know, already validated."""
+
+    relation: str  # what COPY reads: a quoted object name or a parenthesised query
+    select: str  # the same rows as a SELECT (to describe the columns of a CSV export)
+    folder: S3Folder
+    identity: RunIdentity
+    aws_connection: str  # name of the Materialize AWS CONNECTION object
+    max_file_size: int
+    file_format: str = "parquet"
+    csv_options: dict[str, str | bool] = field(default_factory=dict)
+    overwrite: bool = False
+    progress_interval_seconds: float = 30.0
+
+    @property
+    def statement(self) -> str:
+        target = f"s3://{self.folder.bucket}/{self.folder.prefix.rstrip('/')}"
+        return copy_to_s3_sql(
+            self.relation, target, self.aws_connection, self.file_format, self.max_file_size, self.csv_options
+        )
+
+
+@dataclass(frozen=True)
+class MaterializeFile:
+    """One data file Materialize wrote."""
+
+    name: str
+    bytes: int
+    rows: int | None = None
+
+
+class CopyRunner(Protocol):
+    """Runs the COPY statement on the server (a seam: tests stand in for Materialize here)."""
+
+    def check_server(self) -> None: ...
+
+    def run(self, statement: str) -> int: ...
+
+    def cancel(self) -> None: ...
+
+
+def parse_copy_tag(status: str | None) -> int:
+    """The row count of a ``COPY <n>`` command tag."""
+    match = _COPY_TAG.match(status or "")
+    if match is None:
+        raise NativeCopyError(f"Materialize answered the COPY with {status!r} instead of 'COPY <rows>'")
+    return int(match.group(1))
+
+
+class MaterializeCopy:
+    """Runs the COPY on the Materialize connection, on the hook's cluster, and can cancel it.
+
+    :param mz_hook: Hook of the Materialize connection (its cluster applies to the session).
+    """
+
+    def __init__(self, mz_hook: MaterializeHook) -> None:
+        self.mz_hook = mz_hook
+        self._conn: Any = None
+
+    def check_server(self) -> None:
+        flavor, version = self.mz_hook.server_info
+        if flavor is not ServerFlavor.MATERIALIZE:
+            raise NativeModeUnavailableError(
+                f"Native mode needs Materialize, but the connection {self.mz_hook.get_conn_id()!r} leads to "
+                f"PostgreSQL {version}. Leave out aws_connection= to export in client mode instead."
+            )
+
+    def run(self, statement: str) -> int:
+        conn = self._conn = self.mz_hook.get_conn()
+        try:
+            conn.autocommit = True  # COPY TO S3 runs on its own, not inside a transaction block
+            cursor = conn.cursor()
+            cursor.execute(statement)
+            return parse_copy_tag(cursor.statusmessage)
+        finally:
+            self._conn = None
+            conn.close()
+
+    def cancel(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            log.info("Cancelling the COPY on the server")
+            conn.cancel_safe()
+
+
+def run_native_export(
+    request: NativeExportRequest,
+    mz_hook: MaterializeHook,
+    s3_hook: S3Hook,
+    runner: CopyRunner | None = None,
+) -> ExportResult:
+    """Run one native export; see the module docstring for the steps."""
+    started = time.monotonic()
+    runner = runner or MaterializeCopy(mz_hook)
+    runner.check_server()
+    output = OutputFolder(s3_hook, request.folder)
+    _refuse_raw_prefix_neighbours(output)
+    output.prepare(request.identity, request.overwrite)
+    csv_schema = _describe_csv_columns(mz_hook, request.select) if request.file_format == "csv" else []
+
+    statement = request.statement
+    log.info("Materialize writes the files itself: %s", statement)
+    try:
+        rows = _run_with_progress(runner, statement, output, request.progress_interval_seconds)
+    except BaseException as error:
+        output.write_marker(request.identity, error=str(error) or type(error).__name__)
+        if isinstance(error, Exception) and not isinstance(error, NativeCopyError):
+            message = str(error).strip() or type(error).__name__
+            raise NativeCopyError(
+                explain_copy_error(message, request.folder, request.aws_connection)
+            ) from error
+        raise
+    log.info("Materialize reported COPY %d; checking the files it wrote", rows)
+
+    output.write_marker(request.identity)
+    files, schema = _inspect_files(output, request.file_format)
+    counted = sum(f.rows or 0 for f in files)
+    if request.file_format == "parquet" and counted != rows:
+        raise NativeCopyError(
+            f"Materialize reported COPY {rows}, but the Parquet footers of the {len(files)} file(s) under "
+            f"{request.folder.uri} hold {counted} rows. The folder keeps its _INCOMPLETE marker and gets no "
+            "manifest; the task's retry deletes it and copies again."
+        )
+    result = ExportResult(
+        folder=request.folder,
+        mode="native",
+        file_format=request.file_format,
+        files=list(files),
+        rows=rows,
+        schema=schema or csv_schema,
+        written_by="materialize",
+    )
+    result.manifest_uri = output.write_manifest(result.manifest(request.identity, datetime.now(UTC)))
+    output.remove_marker()
+    result.duration_seconds = time.monotonic() - started
+    log.info(
+        "Materialize exported %d rows into %d file(s), %.1f MB, to %s in %.1fs",
+        rows,
+        len(files),
+        result.bytes / 1e6,
+        request.folder.uri,
+        result.duration_seconds,
+    )
+    return result
+
+
+def _refuse_raw_prefix_neighbours(output: OutputFolder) -> None:
+    """Fail early where Materialize's own emptiness check (a raw prefix, not a folder) would fail."""
+    neighbours = output.keys_sharing_raw_prefix()
+    if neighbours:
+        shown = ", ".join(neighbours[:5]) + (", ..." if len(neighbours) > 5 else "")
+        raise FolderNotEmptyError(
+            f"Materialize checks that no key starts with {output.folder.prefix.rstrip('/')!r}, and "
+            f"{len(neighbours)} key(s) outside the target folder do ({shown}): it would refuse the COPY. "
+            "Choose a folder name that is not the start of another one (e.g. end it with the run's date)."
+        )
+
+
+def _run_with_progress(runner: CopyRunner, statement: str, output: OutputFolder, interval: float) -> int:
+    """Run the COPY on a thread; log what Materialize has written so far every ``interval`` seconds."""
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="materialize-copy")
+    future = pool.submit(runner.run, statement)
+    try:
+        while True:
+            try:
+                return future.result(timeout=interval if interval > 0 else None)
+            except FutureTimeout:
+                files = [f for f in _list_materialize_files(output) if f.name.endswith((".parquet", ".csv"))]
+                log.info(
+                    "COPY running for %.0fs: Materialize has written %d file(s), %.1f MB so far",
+                    time.monotonic() - started,
+                    len(files),
+                    sum(f.bytes for f in files) / 1e6,
+                )
+    except BaseException:
+        if not future.done():
+            runner.cancel()
+            done = threading.Event()
+            future.add_done_callback(lambda _: done.set())
+            done.wait(_CANCEL_WAIT_SECONDS)
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _list_materialize_files(output: OutputFolder) -> list[MaterializeFile]:
+    """Data files and markers Materialize wrote directly in the folder."""
+    found = []
+    for key, size in output.list_objects():
+        name = key[len(output.folder.prefix) :]
+        if MATERIALIZE_DATA_FILE.match(name) or MATERIALIZE_MARKER.match(name):
+            found.append(MaterializeFile(name=name, bytes=size))
+    return found
+
+
+def _inspect_files(
+    output: OutputFolder, file_format: str
+) -> tuple[list[MaterializeFile], list[dict[str, Any]]]:
+    """The data files with their row counts from the Parquet footers, and the files' schema."""
+    listed = _list_materialize_files(output)
+    markers = [f.name for f in listed if MATERIALIZE_MARKER.match(f.name)]
+    if markers:
+        log.warning(
+            "Materialize's in-progress marker is still present after the COPY: %s", ", ".join(markers)
+        )
+    data = sorted(
+        (f for f in listed if MATERIALIZE_DATA_FILE.match(f.name)),
+        key=lambda f: _batch_order(f.name),
+    )
+    if file_format != "parquet":
+        return data, []
+    client = output.s3_hook.get_conn()
+    files, schema = [], None
+    for data_file in data:
+        metadata, arrow_schema = read_parquet_footer(
+            client, output.folder.bucket, output.folder.key(data_file.name), data_file.bytes
+        )
+        files.append(MaterializeFile(name=data_file.name, bytes=data_file.bytes, rows=metadata.num_rows))
+        schema = schema or arrow_schema
+    return files, schema_entries(schema) if schema is not None else []
+
+
+def _describe_csv_columns(mz_hook: MaterializeHook, select: str) -> list[dict[str, Any]]:
+    """The manifest's schema of a CSV export: every value is text; the server's type name is kept."""
+    _, columns = describe_columns(mz_hook, select)
+    return [
+        {"name": c.name, "type": "string", "nullable": True, "materialize_type": c.type_name} for c in columns
+    ]
+
+
+def _batch_order(name: str) -> tuple[str, int, int]:
+    match = MATERIALIZE_DATA_FILE.match(name)
+    assert match is not None
+    return match.group("sink"), int(match.group("batch")), int(match.group("index"))
