@@ -162,17 +162,11 @@ def run_native_export(
     output.prepare(request.identity, request.overwrite)
     csv_schema = _describe_csv_columns(mz_hook, request.select) if request.file_format == "csv" else []
 
-    statement = request.statement
-    log.info("Materialize writes the files itself: %s", statement)
+    log.info("Materialize writes the files itself: %s", request.statement)
     try:
-        rows = _run_with_progress(runner, statement, output, request.progress_interval_seconds)
+        rows = _run_with_progress(runner, request, output)
     except BaseException as error:
         output.write_marker(request.identity, error=str(error) or type(error).__name__)
-        if isinstance(error, Exception) and not isinstance(error, NativeCopyError):
-            message = str(error).strip() or type(error).__name__
-            raise NativeCopyError(
-                explain_copy_error(message, request.folder, request.aws_connection)
-            ) from error
         raise
     log.info("Materialize reported COPY %d; checking the files it wrote", rows)
 
@@ -220,11 +214,15 @@ def _refuse_raw_prefix_neighbours(output: OutputFolder) -> None:
         )
 
 
-def _run_with_progress(runner: CopyRunner, statement: str, output: OutputFolder, interval: float) -> int:
-    """Run the COPY on a thread; log what Materialize has written so far every ``interval`` seconds."""
+def _run_with_progress(runner: CopyRunner, request: NativeExportRequest, output: OutputFolder) -> int:
+    """Run the COPY on a thread and log what Materialize has written so far now and then.
+
+    If this thread is interrupted (e.g. by the task's execution_timeout), the COPY is cancelled.
+    """
     started = time.monotonic()
+    interval = request.progress_interval_seconds
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="materialize-copy")
-    future = pool.submit(runner.run, statement)
+    future = pool.submit(runner.run, request.statement)
     try:
         while True:
             try:
@@ -237,6 +235,13 @@ def _run_with_progress(runner: CopyRunner, statement: str, output: OutputFolder,
                     len(files),
                     sum(f.bytes for f in files) / 1e6,
                 )
+            except NativeCopyError:
+                raise
+            except Exception as error:  # raised by the COPY itself
+                message = str(error).strip() or type(error).__name__
+                raise NativeCopyError(
+                    explain_copy_error(message, request.folder, request.aws_connection)
+                ) from error
     except BaseException:
         if not future.done():
             runner.cancel()
