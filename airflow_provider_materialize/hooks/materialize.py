@@ -197,14 +197,14 @@ class MaterializeHook(PostgresHook):
         :param endpoint: Endpoint of an S3-compatible store.
         :param validate: Run ``VALIDATE CONNECTION`` afterwards.
         """
-        if not self.is_materialize:
-            raise RuntimeError(
-                f"Connection {self.get_conn_id()!r} does not lead to Materialize: no AWS connections"
-            )
         if (role_arn is None) == (access_key_id is None) or (access_key_id is None) != (
             secret_access_key is None
         ):
             raise ValueError("give either role_arn= or both access_key_id= and secret_access_key=")
+        if not self.is_materialize:
+            raise RuntimeError(
+                f"Connection {self.get_conn_id()!r} leads to PostgreSQL: AWS connections need Materialize"
+            )
         options = {
             "ASSUME ROLE ARN": role_arn,
             "ACCESS KEY ID": access_key_id,

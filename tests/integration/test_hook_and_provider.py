@@ -64,3 +64,17 @@ def test_airflow_cli_lists_the_provider_and_its_connection_type() -> None:
     assert "airflow-provider-materialize" in airflow("providers", "list")
     hooks = [line for line in airflow("providers", "hooks").splitlines() if line.startswith("materialize ")]
     assert len(hooks) == 1 and "MaterializeHook" in hooks[0] and "materialize_conn_id" in hooks[0]
+
+
+def test_aws_connection_helpers_check_their_arguments_and_the_server() -> None:
+    hook = MaterializeHook()
+    with pytest.raises(ValueError, match="either role_arn= or both access_key_id= and secret_access_key="):
+        hook.create_aws_connection(
+            "c", role_arn="arn:aws:iam::1:role/r", access_key_id="k", secret_access_key="s"
+        )
+    with pytest.raises(ValueError, match="either role_arn"):
+        hook.create_aws_connection("c", access_key_id="k")
+    with pytest.raises(RuntimeError, match="AWS connections need Materialize"):
+        hook.create_aws_connection("c", role_arn="arn:aws:iam::1:role/r")
+    with pytest.raises(RuntimeError, match="could not validate the AWS connection 'c'"):
+        hook.validate_aws_connection("c")
