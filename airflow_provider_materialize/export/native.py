@@ -166,7 +166,7 @@ def run_native_export(
     try:
         rows = _run_with_progress(runner, request, output)
     except BaseException as error:
-        output.write_marker(request.identity, error=str(error) or type(error).__name__)
+        _claim_leftovers(output, request.identity, str(error) or type(error).__name__)
         raise
     log.info("Materialize reported COPY %d; checking the files it wrote", rows)
 
@@ -212,6 +212,19 @@ def _refuse_raw_prefix_neighbours(output: OutputFolder) -> None:
             f"{len(neighbours)} key(s) outside the target folder do ({shown}): it would refuse the COPY. "
             "Choose a folder name that is not the start of another one (e.g. end it with the run's date)."
         )
+
+
+def _claim_leftovers(output: OutputFolder, identity: RunIdentity, error: str) -> None:
+    """After a failed COPY, mark what Materialize left behind as this try's, for the retry to delete.
+
+    Nothing is written when Materialize wrote nothing (e.g. it refused the statement), so a
+    fixed task can run into the folder again without ``overwrite``.
+    """
+    try:
+        if output.list_keys():
+            output.write_marker(identity, error=error)
+    except Exception as listing_error:  # never hide the COPY's own error behind this one
+        log.warning("Could not mark the leftovers of the failed COPY: %s", listing_error)
 
 
 def _run_with_progress(runner: CopyRunner, request: NativeExportRequest, output: OutputFolder) -> int:

@@ -10,7 +10,7 @@ from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_materialize.dialect import copy_relation, has_top_level_order_by, source_select
-from airflow_provider_materialize.export.native import NativeExportRequest, run_native_export
+from airflow_provider_materialize.export.native import MaterializeCopy, NativeExportRequest, run_native_export
 from airflow_provider_materialize.export.options import (
     DEFAULT_MAX_FILE_SIZE,
     S3Folder,
@@ -147,6 +147,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
             raise ValueError(f"reader {reader!r} is not one of {', '.join(READERS)}")
         self.reader = reader
         self.progress_interval = progress_interval
+        self._copy: MaterializeCopy | None = None
         # Catch mistakes when the DAG is parsed, for every value that needs no rendering first.
         if (source is None) == (query is None):
             raise ValueError(
@@ -206,7 +207,8 @@ class MaterializeCopyToS3Operator(BaseOperator):
                 overwrite=self.overwrite,
                 progress_interval_seconds=self.progress_interval,
             )
-            result = run_native_export(native_request, mz_hook, s3_hook)
+            self._copy = MaterializeCopy(mz_hook)
+            result = run_native_export(native_request, mz_hook, s3_hook, self._copy)
         else:
             validate_format(self.format)
             request = ExportRequest(
@@ -222,6 +224,11 @@ class MaterializeCopyToS3Operator(BaseOperator):
             )
             result = run_export(request, mz_hook, s3_hook)
         return result.as_xcom()
+
+    def on_kill(self) -> None:
+        """A killed native-mode task cancels its COPY, so Materialize stops writing."""
+        if self._copy is not None:
+            self._copy.cancel()
 
     def _native_settings(self, parse_time: bool) -> tuple[int, dict[str, str | bool]]:
         """Check what native mode needs (before anything is sent); the file size and CSV options.

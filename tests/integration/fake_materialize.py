@@ -48,7 +48,8 @@ class FakeMaterializeCopy:
 
     ``fail_after_files`` stops with an error after writing that many files (marker and partial files
     stay, as Materialize leaves them); ``reported_rows`` overrides the ``COPY n`` count;
-    ``block_until_cancelled`` makes the COPY hang until :meth:`cancel`.
+    ``block_until_cancelled`` makes the COPY hang until :meth:`cancel`; ``refuse_with`` fails
+    with that message before anything is written.
     """
 
     s3: Any
@@ -61,6 +62,7 @@ class FakeMaterializeCopy:
     reported_rows: int | None = None
     block_until_cancelled: bool = False
     on_start: Callable[[], object] | None = None
+    refuse_with: str | None = None
     statements: list[str] = field(default_factory=list)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
@@ -74,6 +76,8 @@ class FakeMaterializeCopy:
         self.statements.append(statement)
         if self.on_start is not None:
             self.on_start()
+        if self.refuse_with is not None:  # rejected at plan time: nothing written
+            raise RuntimeError(self.refuse_with)
         match = _TARGET.search(statement)
         assert match is not None, statement
         bucket, path = match.group(1), match.group(2)

@@ -108,6 +108,15 @@ def test_failed_copy_is_explained_and_its_retry_cleans_materializes_leftovers(s3
     assert all("mz-u43-batch" in key or key.endswith("_manifest.json") for key in list_keys(s3, bucket))
 
 
+def test_a_refused_copy_leaves_the_folder_empty(s3, bucket) -> None:
+    runner = FakeMaterializeCopy(s3, refuse_with="unknown catalog item 's3_writer'")
+    with pytest.raises(
+        NativeCopyError, match=r"unknown catalog item 's3_writer'\nWhat to do: Create the AWS"
+    ):
+        export(runner, f"s3://{bucket}/u/")
+    assert list_keys(s3, bucket) == []
+
+
 def test_interrupted_copy_without_our_marker_is_refused_not_deleted(s3, bucket) -> None:
     s3.put_object(Bucket=bucket, Key="k/mz-u9-INCOMPLETE", Body=b"")
     s3.put_object(Bucket=bucket, Key="k/mz-u9-batch-0000-0000.parquet", Body=parquet_bytes(0, 10))
