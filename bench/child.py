@@ -3,12 +3,17 @@
 The spec names the mode, the table and where to write; the result (JSON) goes to the spec's
 ``result_path``. The operation is timed inside this process, from its start (connect, or the
 operator's ``execute``) to its end (last byte read, or ``execute`` returning). Peak RSS is this
-process's high-water mark (``VmHWM``), read at the very end, so it includes the imports.
+process's high-water mark (``VmHWM``), read at the very end, so it includes the imports (for
+``raw_copy_psql``: psql's own peak).
 
 Modes:
 
-* ``raw_copy``: psycopg 3 ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)``, read and
-  discarded: the server's single-stream limit.
+* ``raw_copy``: ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` through psycopg 3, read and
+  discarded: the server's single-stream limit. It reads with libpq's ``PQgetCopyData`` through
+  psycopg's low-level ``pq`` layer, one call per row: ``Copy.read()`` costs about a microsecond of
+  Python per row, which made this mode client-bound on narrow rows.
+* ``raw_copy_psql``: the same statement through ``psql`` into /dev/null: a C client, to show how
+  close the Python reader of ``raw_copy`` gets to the server's limit.
 * ``operator_adbc`` / ``operator_csv``: ``MaterializeCopyToS3Operator`` with ``reader="adbc"``
   (the fast reader) or ``reader="csv"`` (the fallback), through ``tests.conftest.run_operator``.
 * ``sql_to_s3``: Airflow's ``SqlToS3Operator`` with ``file_format="parquet"``.
@@ -33,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MODES = ("raw_copy", "operator_adbc", "operator_csv", "sql_to_s3")
+MODES = ("raw_copy", "raw_copy_psql", "operator_adbc", "operator_csv", "sql_to_s3")
 
 # The `postgres`-type connection SqlToS3Operator reads with (set by the parent in the environment).
 SQL_TO_S3_CONN_ID = "bench_postgres"
@@ -47,19 +52,72 @@ def memory_mb(field: str) -> float:
     return float("nan")
 
 
+def copy_statement(table: str) -> str:
+    return f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"
+
+
 def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
     import psycopg
+    from psycopg import pq
 
     ready_rss = memory_mb("VmRSS")
     started = time.monotonic()
     wire_bytes = 0
-    with psycopg.connect(spec["conninfo"]) as conn, conn.cursor() as cursor:
-        sql = f"COPY (SELECT * FROM {spec['table']}) TO STDOUT (FORMAT binary)"
-        with cursor.copy(sql) as copy:
-            while data := copy.read():
-                wire_bytes += len(data)
+    with psycopg.connect(spec["conninfo"]) as conn:
+        pgconn = conn.pgconn
+        pgconn.send_query(copy_statement(spec["table"]).encode())
+        result = pgconn.get_result()
+        if result is None or result.status != pq.ExecStatus.COPY_OUT:
+            raise RuntimeError(f"COPY did not start: {pgconn.get_error_message()}")
+        while True:
+            nbytes, _ = pgconn.get_copy_data(0)  # blocking; one CopyData message (a row) per call
+            if nbytes < 0:  # -1: the COPY is over (psycopg raises on -2, an error)
+                break
+            wire_bytes += nbytes
+        while (result := pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise RuntimeError(f"COPY failed: {result.get_error_message()}")
     seconds = time.monotonic() - started
     return {"operation_seconds": seconds, "wire_bytes": wire_bytes, "ready_rss_mib": ready_rss}
+
+
+def psql_path() -> str:
+    """``psql`` beside the PostgreSQL server binaries (the symlinks resolved), else on PATH."""
+    from dev.servers import find_postgres_bin
+
+    for directory in (find_postgres_bin(), find_postgres_bin().joinpath("initdb").resolve().parent):
+        if (directory / "psql").exists():
+            return str(directory / "psql")
+    found = shutil.which("psql")
+    if found is None:
+        raise RuntimeError("psql was not found beside the PostgreSQL server binaries nor on PATH")
+    return found
+
+
+def raw_copy_psql(spec: dict[str, Any]) -> dict[str, Any]:
+    import resource
+    import subprocess
+
+    command = [
+        psql_path(),
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        copy_statement(spec["table"]),
+        spec["conninfo"],
+    ]
+    started = time.monotonic()
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    seconds = time.monotonic() - started
+    psql_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    return {
+        "operation_seconds": seconds,
+        "wire_bytes": None,
+        "ready_rss_mib": 0.0,
+        "psql_peak_rss_mib": psql_peak,
+    }
 
 
 def _airflow_environment() -> None:
@@ -111,13 +169,15 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         return {each: measure({**spec, "mode": each, "prefix": f"{spec['prefix']}{each}/"}) for each in MODES}
     if mode == "raw_copy":
         result = raw_copy(spec)
+    elif mode == "raw_copy_psql":
+        result = raw_copy_psql(spec)
     elif mode in ("operator_adbc", "operator_csv"):
         result = operator(spec, reader=mode.removeprefix("operator_"))
     elif mode == "sql_to_s3":
         result = sql_to_s3(spec)
     else:
         raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
-    result["peak_rss_mib"] = memory_mb("VmHWM")
+    result["peak_rss_mib"] = result.pop("psql_peak_rss_mib", None) or memory_mb("VmHWM")
     return result
 
 

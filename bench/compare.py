@@ -6,7 +6,8 @@
 It starts a throwaway PostgreSQL server (settings for fast bulk loads) and moto's S3-compatible
 server, generates the tables (see ``bench/tables.py``) and measures, each in its own process:
 
-* (a) ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read and discarded (psycopg 3);
+* (a) ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read and discarded (psycopg 3),
+  and (a-psql) the same through psql, as a C client's reference;
 * (b) ``MaterializeCopyToS3Operator`` with the ADBC reader, end to end into the S3 server;
 * (b-csv) the same with the CSV fallback reader;
 * (c) ``SqlToS3Operator(file_format="parquet")`` into the same S3 server;
@@ -56,7 +57,7 @@ from bench.tables import (  # noqa: E402
 
 BUCKET = "bench"
 DEFAULT_MODES = list(MODES)
-DEFAULT_NARROW_MODES = ["raw_copy", "operator_adbc", "sql_to_s3"]
+DEFAULT_NARROW_MODES = ["raw_copy", "raw_copy_psql", "operator_adbc", "sql_to_s3"]
 SMOKE = {"rows": 5_000, "scaling": [2_000, 5_000, 10_000], "narrow_rows": 10_000, "jobs": 2}
 
 
@@ -156,7 +157,7 @@ def result_row(measurement: Measurement, kind: str, client: Any) -> dict[str, An
         "file_bytes": [],
         "output_bytes": None,
     }
-    if mode == "raw_copy":
+    if mode.startswith("raw_copy"):
         row["output_bytes"] = result["wire_bytes"]
     elif mode.startswith("operator_"):
         checked = check_operator_output(client, BUCKET, spec["prefix"], result["xcom"], rows, kind)

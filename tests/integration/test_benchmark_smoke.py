@@ -44,13 +44,15 @@ def test_smoke_benchmark_runs_every_mode_and_checks_the_output(tmp_path: Path) -
         assert result["peak_rss_mib"] > 0
         if result["mode"] == "raw_copy":
             assert result["output_bytes"] > 0
+        elif result["mode"] == "raw_copy_psql":
+            assert result["output_bytes"] is None
         elif result["mode"].startswith("operator_"):
             assert result["schema_matches_parity"] is True
             assert result["footer_rows"] == result["xcom_rows"] == result["rows"]
             assert result["files"] == len(result["file_bytes"]) >= 1
         else:
             assert result["footer_rows"] == result["rows"]
-    assert set(document["ratios"]["mixed"]) == {"b/a", "b/c", "b-csv/a", "b-csv/c"}
+    assert {"b/a", "b/c", "b-csv/a", "b-csv/c"} <= set(document["ratios"]["mixed"])
     assert document["machine"]["cpu_count"] >= 1
 
 
