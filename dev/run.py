@@ -3,8 +3,9 @@
 
     python3 dev/run.py demo    # snapshot a sample view to a local S3 server through the example DAG
     python3 dev/run.py test    # ruff, mypy and the whole test suite (what CI runs)
+    python3 dev/run.py bench   # the benchmark (bench/compare.py; --smoke for a quick one, --help)
 
-Both create ``.venv`` and install the project with its test dependencies on first use (again
+All three create ``.venv`` and install the project with its test dependencies on first use (again
 whenever pyproject.toml changes), and make sure PostgreSQL server binaries are present.
 """
 
@@ -85,13 +86,15 @@ def test(pytest_args: list[str]) -> int:
 
 def main() -> int:
     command, *rest = sys.argv[1:] or ["help"]
-    if command not in ("demo", "test"):
+    if command not in ("demo", "test", "bench"):
         print(__doc__)
         return 2
     ensure_environment()
     ensure_postgres()
     if command == "demo":
         return run(PYTHON, ROOT / "dev" / "demo.py").returncode
+    if command == "bench":
+        return run(PYTHON, "-m", "bench.compare", *rest).returncode
     return test(rest)
 
 
