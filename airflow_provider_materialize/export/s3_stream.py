@@ -100,6 +100,7 @@ class S3ObjectStream(io.RawIOBase):
         self._buffer = bytearray()
         self._position = 0
         self._upload_error: BaseException | None = None
+        self._finished = False
         self._thread = threading.Thread(
             target=self._upload, args=(s3_hook,), name=f"s3-upload:{key}", daemon=True
         )
@@ -149,15 +150,22 @@ class S3ObjectStream(io.RawIOBase):
                 f"upload to s3://{self.bucket}/{self.key} failed: {self._upload_error}"
             ) from self._upload_error
 
+    def finish(self) -> None:
+        """Send the last bytes and return without waiting: S3 completes the object in the background."""
+        if self._finished:
+            return
+        if self._buffer:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        self._send(_END)
+        self._finished = True
+
     def close(self) -> None:
-        """Finish the object: send what is buffered and wait until S3 has it."""
+        """Finish the object and wait until S3 has it."""
         if self.closed:
             return
         try:
-            if self._buffer:
-                self._send(bytes(self._buffer))
-                self._buffer.clear()
-            self._send(_END)
+            self.finish()
             self._thread.join()
             self._raise_upload_error()
         finally:
@@ -169,7 +177,7 @@ class S3ObjectStream(io.RawIOBase):
             return
         self._buffer.clear()
         try:
-            if self._thread.is_alive():
+            if self._thread.is_alive() and not self._finished:
                 self._send(reason)
         except RuntimeError:
             pass  # the upload already failed on its own
