@@ -6,10 +6,15 @@ that the file stays within ``max_file_size``; when the file is (nearly) full, th
 Row groups target a sixteenth of the file size, so an estimate that is off by half for one group
 moves the file size by about 3%: files stay under 110% of the limit and, except the last, above
 90% of it.
+
+A sink may offer ``finish()``: then a full file's last bytes are sent and the next file starts while
+the store completes the previous one (S3 assembles a multipart upload only after its last part). The
+writer waits for that completion, and reports the file, before it finishes the next file or closes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +29,11 @@ _DICTIONARY_PAGE_LIMIT = 64 * 1024  # high-cardinality columns stop paying for d
 
 
 class ParquetSink(Protocol):
-    """Where one file's bytes go; ``abort(error)``, when present, abandons the file."""
+    """Where one file's bytes go; ``abort(error)``, when present, abandons the file.
+
+    ``close()`` must return only once the file is stored; ``finish()``, when present, starts that and
+    returns at once (``close()`` then waits for it).
+    """
 
     def write(self, data: Any, /) -> int: ...
 
@@ -80,6 +89,8 @@ class RollingParquetWriter:
         self._pending_rows = 0
         self._bytes_per_row: float | None = None  # compressed, learnt from written row groups
         self._current: _OpenFile | None = None
+        self._completing: tuple[Any, WrittenFile] | None = None  # finished, still being stored
+        self._opened = 0
         self.files: list[WrittenFile] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -94,9 +105,10 @@ class RollingParquetWriter:
         """Write what is pending and finish the last file; an empty stream gives one empty file."""
         while self._pending_rows:
             self._write_group(self._rows_for(self._target_group_bytes))
-        if self._current is None and not self.files:
+        if self._current is None and not self._opened:
             self._open_file()
         self._finish_file()
+        self._settle()
         return self.files
 
     def abort(self, reason: BaseException) -> None:
@@ -106,6 +118,11 @@ class RollingParquetWriter:
             if abort is not None:
                 abort(reason)
             self._current = None
+        if self._completing is not None:
+            sink, _ = self._completing
+            self._completing = None
+            with contextlib.suppress(Exception):
+                sink.close()  # all its bytes are sent: let the store finish rather than leave a thread
 
     def _estimate(self, rows: int) -> float:
         if self._bytes_per_row is not None:
@@ -154,7 +171,8 @@ class RollingParquetWriter:
         return pa.Table.from_batches(taken, schema=self.schema)
 
     def _open_file(self) -> None:
-        name = f"part-{len(self.files):05d}.parquet"
+        name = f"part-{self._opened:05d}.parquet"
+        self._opened += 1
         sink = self._open_sink(name)
         writer = pq.ParquetWriter(
             sink,
@@ -171,10 +189,27 @@ class RollingParquetWriter:
             return
         current = self._current
         current.writer.close()
-        size = current.sink.tell()
-        current.sink.close()
+        written = WrittenFile(name=current.name, rows=current.rows, bytes=current.sink.tell())
+        self._settle()  # at most one file completes in the background; if it failed, abort() ends this one
         self._current = None
-        written = WrittenFile(name=current.name, rows=current.rows, bytes=size)
+        finish = getattr(current.sink, "finish", None)
+        if finish is None:
+            current.sink.close()
+            self._record(written)
+        else:
+            finish()
+            self._completing = (current.sink, written)
+
+    def _settle(self) -> None:
+        """Wait until the file finished before is stored (raising its error), then report it."""
+        if self._completing is None:
+            return
+        sink, written = self._completing
+        self._completing = None
+        sink.close()
+        self._record(written)
+
+    def _record(self, written: WrittenFile) -> None:
         self.files.append(written)
         if self._on_file_written is not None:
             self._on_file_written(written)

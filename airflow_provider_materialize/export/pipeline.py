@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READERS = ("auto", "adbc", "csv")
-_QUEUED_BATCHES = 4
+_QUEUED_BATCHES = 2
 _END = object()
 
 

@@ -29,7 +29,7 @@ from airflow_provider_materialize.dialect import (
     copy_csv_to_stdout_sql,
 )
 
-ADBC_BATCH_BYTES = 8 * 1024 * 1024
+ADBC_BATCH_BYTES = 4 * 1024 * 1024
 CSV_BLOCK_BYTES = 4 * 1024 * 1024
 
 

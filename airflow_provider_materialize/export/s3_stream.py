@@ -6,6 +6,11 @@ managed transfer reads the other end as a non-seekable stream and uploads it as 
 (or a single PUT when small), with the hook's credentials, endpoint, upload arguments and transfer
 settings. If the producer fails, the reading end raises, and boto3 aborts the multipart upload, so
 no partial object appears.
+
+Chunks are cut to exactly the hook's ``multipart_chunksize``: boto3 reads one part at a time, so each
+read returns a queued ``bytes`` object as it is, which boto3 wraps without copying. boto3 keeps up to
+``max_in_memory_upload_chunks`` parts of a stream in memory (10 unless set); parts beyond those being
+uploaded only cost memory, so the stream lowers it to the upload concurrency.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-CHUNK_SIZE = 8 * 1024 * 1024
+CHUNK_SIZE = 8 * 1024 * 1024  # when the hook's transfer config does not say
 _QUEUED_CHUNKS = 2
 _END = b""
 
@@ -39,23 +44,43 @@ class _ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _next_chunk(self) -> bool:
+        """Make the next queued chunk current; False at the end of the stream."""
+        item = self._chunks.get()
+        if isinstance(item, BaseException):
+            raise UploadAbortedError("upload abandoned by the writer") from item
+        if item == _END:
+            self._finished = True
+            return False
+        self._current = memoryview(item)
+        return True
+
     def read(self, size: int | None = -1) -> bytes:
-        parts: list[bytes] = []
         wanted = size if size is not None and size >= 0 else float("inf")
-        while wanted > 0 and not self._finished:
-            if not self._current:
-                item = self._chunks.get()
-                if isinstance(item, BaseException):
-                    raise UploadAbortedError("upload abandoned by the writer") from item
-                if item == _END:
-                    self._finished = True
-                    break
-                self._current = memoryview(item)
+        parts: list[bytes] = []
+        while wanted > 0 and (self._current or (not self._finished and self._next_chunk())):
+            chunk = self._current.obj
+            if not parts and isinstance(chunk, bytes) and len(self._current) == wanted == len(chunk):
+                # The usual case: one whole part, handed over without a copy.
+                self._current = memoryview(b"")
+                return chunk
             take = self._current[: int(min(wanted, len(self._current)))]
             parts.append(bytes(take))
             self._current = self._current[len(take) :]
             wanted -= len(take)
         return b"".join(parts)
+
+
+def _tune_transfer(s3_hook: S3Hook) -> int:
+    """Cap boto3's in-memory parts of a stream at the upload concurrency; return the part size."""
+    config = getattr(s3_hook, "transfer_config", None)
+    if config is None:
+        return CHUNK_SIZE
+    concurrency = getattr(config, "max_request_concurrency", None)
+    if isinstance(concurrency, int) and concurrency < getattr(config, "max_in_memory_upload_chunks", 0):
+        config.max_in_memory_upload_chunks = max(concurrency, 1)
+    size = getattr(config, "multipart_chunksize", None)
+    return size if isinstance(size, int) and size > 0 else CHUNK_SIZE
 
 
 class S3ObjectStream(io.RawIOBase):
@@ -71,9 +96,11 @@ class S3ObjectStream(io.RawIOBase):
         self.bucket = bucket
         self.key = key
         self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+        self._chunk_size = _tune_transfer(s3_hook)
         self._buffer = bytearray()
         self._position = 0
         self._upload_error: BaseException | None = None
+        self._finished = False
         self._thread = threading.Thread(
             target=self._upload, args=(s3_hook,), name=f"s3-upload:{key}", daemon=True
         )
@@ -103,9 +130,9 @@ class S3ObjectStream(io.RawIOBase):
         size = len(data)
         self._buffer += data
         self._position += size
-        if len(self._buffer) >= CHUNK_SIZE:
-            self._send(bytes(self._buffer))
-            self._buffer.clear()
+        while len(self._buffer) >= self._chunk_size:
+            self._send(bytes(memoryview(self._buffer)[: self._chunk_size]))
+            del self._buffer[: self._chunk_size]  # cheap: bytearray drops a prefix by moving its start
         return size
 
     def _send(self, item: bytes | BaseException) -> None:
@@ -123,15 +150,22 @@ class S3ObjectStream(io.RawIOBase):
                 f"upload to s3://{self.bucket}/{self.key} failed: {self._upload_error}"
             ) from self._upload_error
 
+    def finish(self) -> None:
+        """Send the last bytes and return without waiting: S3 completes the object in the background."""
+        if self._finished:
+            return
+        if self._buffer:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        self._send(_END)
+        self._finished = True
+
     def close(self) -> None:
-        """Finish the object: send what is buffered and wait until S3 has it."""
+        """Finish the object and wait until S3 has it."""
         if self.closed:
             return
         try:
-            if self._buffer:
-                self._send(bytes(self._buffer))
-                self._buffer.clear()
-            self._send(_END)
+            self.finish()
             self._thread.join()
             self._raise_upload_error()
         finally:
@@ -143,7 +177,7 @@ class S3ObjectStream(io.RawIOBase):
             return
         self._buffer.clear()
         try:
-            if self._thread.is_alive():
+            if self._thread.is_alive() and not self._finished:
                 self._send(reason)
         except RuntimeError:
             pass  # the upload already failed on its own

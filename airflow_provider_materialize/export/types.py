@@ -32,6 +32,9 @@ _MIN_DATE32 = -2_500_000
 _MIN_TIMESTAMP_US = -220_000_000_000_000_000
 _SPECIAL_NUMERIC = r"(?i)^[+-]?(nan|inf|infinity)$"
 _JSON_WHITESPACE = r'("(?:[^"\\]|\\.)*")|\s+'
+# Values the plain " " -> "" replacement would get wrong: whitespace inside a string literal (found by
+# walking the string literals from the start), or whitespace other than a blank anywhere.
+_JSON_NEEDS_REGEX = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*"(?:[^"\\]|\\.)*\s|[\t\n\f\r]'
 
 
 class UnsupportedColumnsError(ValueError):
@@ -246,7 +249,7 @@ def _converter(mapping: _ScalarMapping, flavor: ServerFlavor, column: str) -> Ca
             return _to_decimal(array, target, column)
         if mapping.mz_name == "jsonb" and flavor is ServerFlavor.POSTGRES:
             # PostgreSQL prints jsonb with blanks after ':' and ','; Materialize prints compact JSON.
-            array = pc.replace_substring_regex(array, _JSON_WHITESPACE, r"\1")
+            array = _compact_postgres_json(array)
         if pa.types.is_date32(target) or pa.types.is_timestamp(target):
             _reject_infinite(array, column)
         if array.type.equals(target):
@@ -264,6 +267,21 @@ def _plain(array: pa.Array) -> pa.Array:
     if isinstance(array.type, pa.BaseExtensionType):
         return array.storage
     return array
+
+
+def _compact_postgres_json(text: pa.Array) -> pa.Array:
+    """Remove the whitespace outside string literals from PostgreSQL's jsonb text.
+
+    The general regex (keep string literals, drop whitespace runs) must capture every string and is
+    about 5x slower than two DFA-only passes, so it only runs on the values that need it; in the others
+    every blank is one of PostgreSQL's ", " / ": " separators and is dropped with a plain replace.
+    """
+    needs_regex = pc.fill_null(pc.match_substring_regex(text, _JSON_NEEDS_REGEX), False)
+    compacted = pc.replace_substring(text, " ", "")
+    if not pc.any(needs_regex).as_py():
+        return compacted
+    tricky = pc.replace_substring_regex(pc.filter(text, needs_regex), _JSON_WHITESPACE, r"\1")
+    return pc.replace_with_mask(compacted, needs_regex, tricky)
 
 
 def _to_decimal(text: pa.Array, target: pa.Decimal128Type, column: str) -> pa.Array:

@@ -31,7 +31,7 @@ from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# Streaming uploads in 8 MiB parts, 4 in flight (boto3 buffers at most 10 parts of a stream).
+# Streaming uploads in 8 MiB parts, 4 in flight (the S3 stream also caps the parts boto3 holds at 4).
 DEFAULT_TRANSFER_CONFIG = {"multipart_chunksize": 8 * 1024 * 1024, "max_concurrency": 4}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -96,3 +98,68 @@ def test_abort_abandons_the_open_file() -> None:
     writer.abort(error)
     assert len(sinks) >= 2 and sinks[-1].aborted is error
     assert all(sink.aborted is None for sink in sinks[:-1])
+
+
+class FinishingSink(MemorySink):
+    """A sink that, like the S3 stream, can be finished first and waited for (closed) later."""
+
+    events: ClassVar[list[str]] = []
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def finish(self) -> None:
+        self.events.append(f"finish {self.name}")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.events.append(f"close {self.name}")
+        super().close()
+
+
+def test_a_finished_file_is_stored_in_the_background_and_reported_in_order() -> None:
+    table = _table(600_000)
+    FinishingSink.events = []
+    reported: list[str] = []
+    writer = RollingParquetWriter(
+        schema=table.schema,
+        max_file_size=2_000_000,
+        compression="snappy",
+        open_sink=FinishingSink,
+        on_file_written=lambda f: reported.append(f.name),
+    )
+    for batch in table.to_batches(max_chunksize=50_000):
+        writer.write(batch)
+    files = writer.close()
+    names = [f.name for f in files]
+    assert len(names) > 2
+    assert names == reported == [f"part-{i:05d}.parquet" for i in range(len(names))]
+    assert sum(f.rows for f in files) == 600_000
+    # each file is finished, then only waited for once the next one is full (or at the end)
+    expected = [f"finish {names[0]}"]
+    for previous, name in itertools.pairwise(names):
+        expected += [f"close {previous}", f"finish {name}"]
+    assert FinishingSink.events == [*expected, f"close {names[-1]}"]
+
+
+def test_an_abort_waits_for_the_file_still_being_stored() -> None:
+    table = _table(300_000)
+    FinishingSink.events = []
+    sinks: list[FinishingSink] = []
+
+    def open_sink(name: str) -> FinishingSink:
+        sinks.append(FinishingSink(name))
+        return sinks[-1]
+
+    writer = RollingParquetWriter(
+        schema=table.schema, max_file_size=1_000_000, compression="snappy", open_sink=open_sink
+    )
+    for batch in table.to_batches(max_chunksize=50_000):
+        writer.write(batch)
+    completing = sinks[-2]  # the last full file: finished, not yet waited for
+    assert not completing.closed
+    error = RuntimeError("reader failed")
+    writer.abort(error)
+    assert completing.closed and completing.aborted is None
+    assert sinks[-1].aborted is error

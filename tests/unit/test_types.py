@@ -153,6 +153,18 @@ def test_postgres_jsonb_is_compacted_outside_strings() -> None:
     ]  # left as Materialize prints it
 
 
+def test_postgres_jsonb_compaction_keeps_row_order_when_only_some_values_need_the_regex() -> None:
+    values = ['{"a": 1}', '{"s": "a b"}', None, '["x", {"t": "\\"q\\" r"}]', '{"u": "\\t"}', '{"k": [1, 2]}']
+    assert _convert(DescribedColumn("c", "jsonb"), pa.array(values)) == [
+        '{"a":1}',
+        '{"s":"a b"}',
+        None,
+        '["x",{"t":"\\"q\\" r"}]',
+        '{"u":"\\t"}',
+        '{"k":[1,2]}',
+    ]
+
+
 def test_infinite_dates_and_timestamps_fail_clearly() -> None:
     wrapped_infinity = pa.array([-2147472692], pa.int32()).view(pa.date32())
     with pytest.raises(ValueConversionError, match="infinity"):
