@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -166,7 +167,7 @@ def test_empty_result_still_has_one_file(s3, bucket) -> None:
 def test_progress_is_logged_while_materialize_writes(s3, bucket, caplog) -> None:
     with caplog.at_level("INFO"):
         export(
-            FakeMaterializeCopy(s3, batches=3, files_per_batch=3),
+            FakeMaterializeCopy(s3, batches=3, files_per_batch=3, on_start=lambda: time.sleep(0.5)),
             f"s3://{bucket}/g/",
             progress_interval_seconds=0.05,
         )
