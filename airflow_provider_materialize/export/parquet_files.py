@@ -181,6 +181,9 @@ class RollingParquetWriter:
             version="1.0",
             dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT,
             write_statistics=True,
+            # Encoding buffers come and go in varying sizes; malloc hands them back, while pyarrow's
+            # default mimalloc pool kept 25-40 MB more resident in the 128 MB-file benchmark.
+            memory_pool=pa.system_memory_pool(),
         )
         self._current = _OpenFile(name=name, sink=sink, writer=writer)
 
