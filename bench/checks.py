@@ -9,12 +9,12 @@ are recorded, not judged: it is the baseline, and its types are known to differ.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from airflow_provider_materialize.export.s3_footers import read_parquet_footer
 
 
 class OutputCheckFailed(AssertionError):
@@ -49,44 +49,10 @@ PARITY_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-class S3RangeFile(io.RawIOBase):
-    """A read-only, seekable file over one S3 object, read with ranged GETs (enough for a footer)."""
-
-    def __init__(self, client: Any, bucket: str, key: str, size: int) -> None:
-        self._client, self._bucket, self._key, self._size = client, bucket, key, size
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        end = min(self._size, self._position + len(buffer))
-        if end <= self._position:
-            return 0
-        body = self._client.get_object(
-            Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-{end - 1}"
-        )["Body"].read()
-        buffer[: len(body)] = body
-        self._position += len(body)
-        return len(body)
-
-
 def parquet_footer(client: Any, bucket: str, key: str, size: int) -> tuple[int, pa.Schema]:
     """Row count and Arrow schema from one Parquet object's footer, without downloading its data."""
-    with io.BufferedReader(S3RangeFile(client, bucket, key, size), buffer_size=1 << 20) as source:
-        parquet = pq.ParquetFile(source)
-        return parquet.metadata.num_rows, parquet.schema_arrow
+    metadata, schema = read_parquet_footer(client, bucket, key, size)
+    return metadata.num_rows, schema
 
 
 def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
