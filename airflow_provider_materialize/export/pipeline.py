@@ -21,12 +21,11 @@ stays flat whatever the table's size.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 
 READERS = ("auto", "adbc", "csv")
 _QUEUED_BATCHES = 2
-_TRIM_EVERY_BATCHES = 8
 _END = object()
 
 
@@ -129,26 +127,6 @@ class _Progress:
             len(writer.files),
             written / 1e6,
         )
-
-
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_MALLOC_TRIM = _load_malloc_trim()
-
-
-def release_free_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc only).
-
-    The driver's record batches and the upload parts are malloc'ed on several threads; glibc keeps
-    their freed pages resident in per-thread arenas, so without this the process's RSS creeps up.
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 def _put_unless_stopped(out: queue.Queue, item: Any, stop: threading.Event) -> bool:
@@ -245,7 +223,6 @@ def _write_files(
         daemon=True,
     )
     producer.start()
-    batches_written = 0
     try:
         while True:
             item = batches.get()
@@ -256,9 +233,6 @@ def _write_files(
             writer.write(plan.convert(item))
             progress.rows += item.num_rows
             progress.maybe_log(writer)
-            batches_written += 1
-            if batches_written % _TRIM_EVERY_BATCHES == 0:
-                release_free_memory()
         return writer.close()
     except BaseException as error:
         writer.abort(error)
