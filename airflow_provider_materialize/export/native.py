@@ -38,7 +38,14 @@ from airflow_provider_materialize.export.native_errors import (
     NativeModeUnavailableError,
     explain_copy_error,
 )
-from airflow_provider_materialize.export.output_folder import FolderNotEmptyError, OutputFolder, RunIdentity
+from airflow_provider_materialize.export.output_folder import (
+    MATERIALIZE_DATA_FILE,
+    MATERIALIZE_MARKER,
+    FolderNotEmptyError,
+    OutputFolder,
+    RunIdentity,
+    describe_keys,
+)
 from airflow_provider_materialize.export.pipeline import describe_columns
 from airflow_provider_materialize.export.result import ExportResult, schema_entries
 from airflow_provider_materialize.export.s3_footers import read_parquet_footer
@@ -51,12 +58,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How Materialize names what it writes: <path>/mz-<sink id>-batch-<NNNN>-<MMMM>.<ext> and
-# <path>/mz-<sink id>-INCOMPLETE (see shared/reference/materialize.md).
-MATERIALIZE_DATA_FILE = re.compile(
-    r"^mz-(?P<sink>[A-Za-z0-9]+)-batch-(?P<batch>\d+)-(?P<index>\d+)\.(parquet|csv)$"
-)
-MATERIALIZE_MARKER = re.compile(r"^mz-(?P<sink>[A-Za-z0-9]+)-INCOMPLETE$")
 _COPY_TAG = re.compile(r"^COPY (\d+)$")
 _CANCEL_WAIT_SECONDS = 30.0
 
@@ -206,10 +207,10 @@ def _refuse_raw_prefix_neighbours(output: OutputFolder) -> None:
     """Fail early where Materialize's own emptiness check (a raw prefix, not a folder) would fail."""
     neighbours = output.keys_sharing_raw_prefix()
     if neighbours:
-        shown = ", ".join(neighbours[:5]) + (", ..." if len(neighbours) > 5 else "")
         raise FolderNotEmptyError(
             f"Materialize checks that no key starts with {output.folder.prefix.rstrip('/')!r}, and "
-            f"{len(neighbours)} key(s) outside the target folder do ({shown}): it would refuse the COPY. "
+            f"{len(neighbours)} key(s) outside the target folder do ({describe_keys(neighbours)}): "
+            "it would refuse the COPY. "
             "Choose a folder name that is not the start of another one (e.g. end it with the run's date)."
         )
 
@@ -241,7 +242,7 @@ def _run_with_progress(runner: CopyRunner, request: NativeExportRequest, output:
             try:
                 return future.result(timeout=interval if interval > 0 else None)
             except FutureTimeout:
-                files = [f for f in _list_materialize_files(output) if f.name.endswith((".parquet", ".csv"))]
+                files, _ = _list_materialize_files(output)
                 log.info(
                     "COPY running for %.0fs: Materialize has written %d file(s), %.1f MB so far",
                     time.monotonic() - started,
@@ -266,30 +267,27 @@ def _run_with_progress(runner: CopyRunner, request: NativeExportRequest, output:
         pool.shutdown(wait=False)
 
 
-def _list_materialize_files(output: OutputFolder) -> list[MaterializeFile]:
-    """Data files and markers Materialize wrote directly in the folder."""
-    found = []
+def _list_materialize_files(output: OutputFolder) -> tuple[list[MaterializeFile], list[str]]:
+    """The data files Materialize wrote directly in the folder, in batch order, and its markers."""
+    data, markers = [], []
     for key, size in output.list_objects():
         name = key[len(output.folder.prefix) :]
-        if MATERIALIZE_DATA_FILE.match(name) or MATERIALIZE_MARKER.match(name):
-            found.append(MaterializeFile(name=name, bytes=size))
-    return found
+        if MATERIALIZE_DATA_FILE.match(name):
+            data.append(MaterializeFile(name=name, bytes=size))
+        elif MATERIALIZE_MARKER.match(name):
+            markers.append(name)
+    return sorted(data, key=lambda f: _batch_order(f.name)), markers
 
 
 def _inspect_files(
     output: OutputFolder, file_format: str
 ) -> tuple[list[MaterializeFile], list[dict[str, Any]]]:
     """The data files with their row counts from the Parquet footers, and the files' schema."""
-    listed = _list_materialize_files(output)
-    markers = [f.name for f in listed if MATERIALIZE_MARKER.match(f.name)]
+    data, markers = _list_materialize_files(output)
     if markers:
         log.warning(
             "Materialize's in-progress marker is still present after the COPY: %s", ", ".join(markers)
         )
-    data = sorted(
-        (f for f in listed if MATERIALIZE_DATA_FILE.match(f.name)),
-        key=lambda f: _batch_order(f.name),
-    )
     if file_format != "parquet":
         return data, []
     client = output.s3_hook.get_conn()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 
 MARKER_NAME = "_INCOMPLETE"
 MANIFEST_NAME = "_manifest.json"
+# How Materialize's native COPY names what it writes directly in the folder:
+# mz-<sink id>-batch-<NNNN>-<MMMM>.<ext> and mz-<sink id>-INCOMPLETE (see shared/reference/materialize.md).
+MATERIALIZE_DATA_FILE = re.compile(
+    r"^mz-(?P<sink>[A-Za-z0-9]+)-batch-(?P<batch>\d+)-(?P<index>\d+)\.(parquet|csv)$"
+)
+MATERIALIZE_MARKER = re.compile(r"^mz-(?P<sink>[A-Za-z0-9]+)-INCOMPLETE$")
 _KEYS_SHOWN = 5
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,11 @@ log = logging.getLogger(__name__)
 
 class FolderNotEmptyError(RuntimeError):
     """The target folder already holds objects that this try may not delete."""
+
+
+def describe_keys(keys: list[str]) -> str:
+    """The first few keys, for an error message."""
+    return ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,7 @@ class OutputFolder:
                 len(keys),
             )
         else:
-            shown = ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
-            interrupted = [key for key in keys if key.endswith("-INCOMPLETE")]
+            interrupted = [key for key in keys if MATERIALIZE_MARKER.match(key[len(self.folder.prefix) :])]
             origin = (
                 f" {interrupted[0]} marks an interrupted Materialize COPY that no earlier try of this task "
                 "recorded (e.g. its worker was killed)."
@@ -105,7 +116,7 @@ class OutputFolder:
             )
             raise FolderNotEmptyError(
                 f"Target folder {self.folder.uri} is not empty: it holds {len(keys)} object(s) "
-                f"({shown}).{origin} "
+                f"({describe_keys(keys)}).{origin} "
                 "Choose a new folder (e.g. one per run with {{ run_id }} in s3_uri), delete them, "
                 "or set overwrite=True to replace them"
             )

@@ -13,12 +13,7 @@ from airflow_provider_materialize.dialect import (
     quote_literal,
     validate_connection_sql,
 )
-from airflow_provider_materialize.export.native import (
-    MATERIALIZE_DATA_FILE,
-    MATERIALIZE_MARKER,
-    NativeExportRequest,
-    parse_copy_tag,
-)
+from airflow_provider_materialize.export.native import NativeExportRequest, parse_copy_tag
 from airflow_provider_materialize.export.native_errors import NativeCopyError, explain_copy_error
 from airflow_provider_materialize.export.options import (
     S3Folder,
@@ -27,7 +22,11 @@ from airflow_provider_materialize.export.options import (
     validate_native_file_size,
     validate_native_format,
 )
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.output_folder import (
+    MATERIALIZE_DATA_FILE,
+    MATERIALIZE_MARKER,
+    RunIdentity,
+)
 from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
 
 
