@@ -29,6 +29,7 @@ from pathlib import Path
 S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"
 S3_REGION = "us-east-1"
+MOTO_KEY_BUFFER_BYTES = 256 * 1024 * 1024
 
 
 def free_port() -> int:
@@ -216,6 +217,10 @@ class S3Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # moto spills every object or part over 5 MB to a temporary file and reads it back when a
+            # multipart upload completes; on the cores it shares with the export that cost ~25% of
+            # its CPU time (README, "Benchmark"). Objects up to this size stay in memory.
+            env={**os.environ, "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(MOTO_KEY_BUFFER_BYTES)},
         )
         _wait_for(self._is_up, "moto S3 server", 60, self.process)
         return self

@@ -54,12 +54,62 @@ class SnapshotReader:
         execute(SNAPSHOT_BEGIN_SQL[flavor])
 
     def _finish(
-        self, execute: Callable[[str], Any], fetch_one: Callable[[], Any], flavor: ServerFlavor
+        self, execute: Callable[[str], Any], query_one: Callable[[str], Any], flavor: ServerFlavor
     ) -> None:
         if flavor is ServerFlavor.MATERIALIZE:
-            execute(SNAPSHOT_TIMESTAMP_SQL)
-            self.snapshot_timestamp = int(fetch_one()[0])
+            self.snapshot_timestamp = int(query_one(SNAPSHOT_TIMESTAMP_SQL)[0])
         execute(SNAPSHOT_END_SQL)
+
+
+class _AdbcSession:
+    """One connection through the ADBC driver manager's low-level API.
+
+    Not the DB-API module: importing it imports ``pyarrow.dataset`` and, where pandas is installed,
+    pandas, which costs the worker about 40 MB of memory for nothing.
+    """
+
+    def __init__(self, uri: str) -> None:
+        import adbc_driver_manager
+        import adbc_driver_postgresql
+
+        self._database = adbc_driver_postgresql.connect(uri)
+        try:
+            self._connection = adbc_driver_manager.AdbcConnection(self._database)
+        except BaseException:
+            self._database.close()
+            raise
+
+    def __enter__(self) -> _AdbcSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connection.close()
+        self._database.close()
+
+    def stream(self, sql: str, options: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Run ``sql`` and yield its record batches as the driver decodes them."""
+        import adbc_driver_manager
+        from adbc_driver_manager._reader import AdbcRecordBatchReader  # turns stream errors into ADBC's
+
+        with adbc_driver_manager.AdbcStatement(self._connection) as statement:
+            if options:
+                statement.set_options(**options)
+            statement.set_sql_query(sql)
+            handle, _ = statement.execute_query()
+            yield from AdbcRecordBatchReader._import_from_c(handle.address)
+
+    def execute(self, sql: str) -> None:
+        for _ in self.stream(sql):
+            pass
+
+    def query_one(self, sql: str) -> tuple:
+        for batch in self.stream(sql):
+            if batch.num_rows:
+                return tuple(column[0].as_py() for column in batch.columns)
+        raise RuntimeError(f"no row returned by {sql}")
 
 
 class AdbcSnapshotReader(SnapshotReader):
@@ -76,22 +126,16 @@ class AdbcSnapshotReader(SnapshotReader):
         self.uri = uri
         self.batch_bytes = batch_bytes
 
-    def connect(self) -> Any:
-        from adbc_driver_postgresql import dbapi
-
-        return dbapi.connect(self.uri, autocommit=True)
+    def connect(self) -> _AdbcSession:
+        return _AdbcSession(self.uri)
 
     def batches(
         self, sql: str, read_types: list[pa.DataType], session_sql: list[str], flavor: ServerFlavor
     ) -> Iterator[pa.RecordBatch]:
-        with self.connect() as conn, conn.cursor() as cursor:
-            self._begin(cursor.execute, session_sql, flavor)
-            cursor.adbc_statement.set_options(
-                **{"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)}
-            )
-            cursor.execute(sql)
-            yield from cursor.fetch_record_batch()
-            self._finish(cursor.execute, cursor.fetchone, flavor)
+        with self.connect() as session:
+            self._begin(session.execute, session_sql, flavor)
+            yield from session.stream(sql, {"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)})
+            self._finish(session.execute, session.query_one, flavor)
 
 
 class _CopyStream(io.RawIOBase):
@@ -170,7 +214,7 @@ class CsvSnapshotReader(SnapshotReader):
                 )
                 for batch in reader:
                     yield self._decode(batch, read_types)
-            self._finish(cursor.execute, cursor.fetchone, flavor)
+            self._finish(cursor.execute, lambda sql: cursor.execute(sql).fetchone(), flavor)
         finally:
             conn.close()
 

@@ -101,7 +101,8 @@ def _scalar_mapping(type_name: str, column: DescribedColumn) -> _ScalarMapping |
         scale = UNCONSTRAINED_NUMERIC_SCALE if column.scale is None else column.scale
         if scale > DECIMAL_PRECISION:
             return None
-        return _ScalarMapping(pa.decimal128(DECIMAL_PRECISION, scale), "numeric", read_as_text=True)
+        # Read as is: both readers hand numeric over as its decimal text, which is cast exactly.
+        return _ScalarMapping(pa.decimal128(DECIMAL_PRECISION, scale), "numeric")
     return None
 
 
@@ -231,7 +232,11 @@ def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> Co
 
 
 def _read_type(mapping: _ScalarMapping) -> pa.DataType:
-    if mapping.read_as_text or pa.types.is_large_string(mapping.arrow_type):
+    if (
+        mapping.read_as_text
+        or pa.types.is_large_string(mapping.arrow_type)
+        or pa.types.is_decimal(mapping.arrow_type)
+    ):
         return pa.string()
     if pa.types.is_large_binary(mapping.arrow_type):
         return pa.binary()
@@ -276,7 +281,9 @@ def _compact_postgres_json(text: pa.Array) -> pa.Array:
     about 5x slower than two DFA-only passes, so it only runs on the values that need it; in the others
     every blank is one of PostgreSQL's ", " / ": " separators and is dropped with a plain replace.
     """
-    needs_regex = pc.fill_null(pc.match_substring_regex(text, _JSON_NEEDS_REGEX), False)
+    matches = pc.match_substring_regex(text, _JSON_NEEDS_REGEX)
+    # null -> false without pc.fill_null(..., False): making that Python scalar imports pandas (40 MB)
+    needs_regex = pc.and_kleene(matches, pc.is_valid(matches))
     compacted = pc.replace_substring(text, " ", "")
     if not pc.any(needs_regex).as_py():
         return compacted

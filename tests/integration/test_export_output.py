@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from tests.conftest import list_keys, read_parquet, run_operator
+from tests.conftest import ROOT, list_keys, read_parquet, run_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
 
@@ -152,6 +154,21 @@ def test_every_postgres_parity_type(all_types_table, s3, bucket, reader) -> None
     assert third["ts"] == dt.datetime(1, 1, 1)
     if reader == "adbc":
         assert third["ai"] == {"items": [], "dimensions": 0}
+
+
+def test_an_export_does_not_import_pandas(all_types_table, bucket) -> None:
+    # pandas is installed here (the benchmark's baseline needs it); loading it costs a worker ~40 MB.
+    script = (
+        "import sys\n"
+        "from tests.conftest import run_operator\n"
+        f"run_operator(source='all_types', s3_uri='s3://{bucket}/no-pandas/', reader='adbc')\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow.dataset') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_field_metadata_survives_in_every_file(postgres, s3, bucket) -> None:
