@@ -58,7 +58,10 @@ from bench.tables import (  # noqa: E402
 BUCKET = "bench"
 DEFAULT_MODES = list(MODES)
 DEFAULT_NARROW_MODES = ["raw_copy", "raw_copy_psql", "operator_adbc", "sql_to_s3"]
-SMOKE = {"rows": 5_000, "scaling": [2_000, 5_000, 10_000], "narrow_rows": 10_000, "jobs": 2}
+SMOKE = {"rows": 5_000, "scaling": [2_000, 5_000, 10_000], "narrow_rows": 10_000, "jobs": 2, "repeat": 2}
+# Measured --repeat times, interleaved (a, a-psql, b, a, a-psql, b, ...), and reported by the median run:
+# the machine is shared, and one run of each moved the (b)/(a) ratio by several points.
+REPEATED_MODES = ("raw_copy", "raw_copy_psql", "operator_adbc")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-file-size", default="128MB", help="the operator's max_file_size (128MB)")
     parser.add_argument("--jobs", type=int, help="measurements run at a time (1; 2 with --smoke)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help=f"runs of {', '.join(REPEATED_MODES)} per table, median reported (3; 2 with --smoke)",
+    )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     defaults = (
@@ -87,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "scaling": [1_000_000, 5_000_000, 20_000_000],
             "narrow_rows": 20_000_000,
             "jobs": 1,
+            "repeat": 3,
         }
     )
     for name, value in defaults.items():
@@ -123,8 +132,10 @@ def _postgres_connection_json(port: int, database: str) -> str:
     )
 
 
-def _measurement(kind: TableKind, rows: int, mode: str, args: argparse.Namespace, uri: str) -> Measurement:
-    name = f"{kind.name}-{rows}-{mode}"
+def _measurement(
+    kind: TableKind, rows: int, mode: str, args: argparse.Namespace, uri: str, run: int = 1
+) -> Measurement:
+    name = f"{kind.name}-{rows}-{mode}" + (f"-run{run}" if run > 1 else "")
     spec = {
         "mode": mode,
         "table": kind.table(rows),
@@ -133,6 +144,7 @@ def _measurement(kind: TableKind, rows: int, mode: str, args: argparse.Namespace
         "prefix": f"{name}/",
         "max_file_size": args.max_file_size,
         "conninfo": uri,
+        "run": run,
     }
     return Measurement(name, spec)
 
@@ -143,6 +155,7 @@ def result_row(measurement: Measurement, kind: str, client: Any) -> dict[str, An
     mode, rows = spec["mode"], spec["rows"]
     row: dict[str, Any] = {
         "name": measurement.name,
+        "run": spec.get("run", 1),
         "kind": kind,
         "mode": mode,
         "label": report.LABELS[mode],
@@ -186,7 +199,12 @@ def run_kind(
     tables = create_tables(
         kind, [compare_rows, *scaling], lambda sql: _execute(uri, sql), lambda sql: _query_one(uri, sql)
     )
-    comparison = [_measurement(kind, compare_rows, mode, args, uri) for mode in modes]
+    comparison = [
+        _measurement(kind, compare_rows, mode, args, uri, run)
+        for run in range(1, args.repeat + 1)
+        for mode in modes
+        if run == 1 or mode in REPEATED_MODES
+    ]
     extra = [
         _measurement(kind, rows, "operator_adbc", args, uri)
         for rows in scaling
@@ -195,11 +213,33 @@ def run_kind(
     print(f"measuring {kind.name}: " + ", ".join(m.name for m in comparison + extra), flush=True)
     try:
         run_measurements(comparison + extra, work_dir, env, jobs=args.jobs)
-        rows_of = {m.name: result_row(m, kind.name, client) for m in comparison + extra}
+        runs = [result_row(m, kind.name, client) for m in comparison + extra]
     finally:
         drop_tables(tables.values(), lambda sql: _execute(uri, sql))
+    rows_of = {row["name"]: row for row in median_rows(runs)}
     scaled = [rows_of[f"{kind.name}-{rows}-operator_adbc"] for rows in scaling]
-    return [rows_of[m.name] for m in comparison], scaled
+    return [rows_of[f"{kind.name}-{compare_rows}-{mode}"] for mode in modes], scaled
+
+
+def median_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (table, mode): the median run by operation time, with every run's time beside it.
+
+    Peak RSS is the largest of the runs. Runs are kept in round order: the modes of one round ran
+    one after another, so their per-round ratios compare like with like (``report.per_round_ratios``).
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in runs:
+        groups.setdefault(row["name"].rsplit("-run", 1)[0], []).append(row)
+    merged = []
+    for name, group in groups.items():
+        group.sort(key=lambda row: row["run"])
+        ordered = sorted(group, key=lambda row: row["operation_seconds"])
+        median = dict(ordered[(len(ordered) - 1) // 2], name=name)
+        median["runs_operation_seconds"] = [row["operation_seconds"] for row in group]
+        median["runs_peak_rss_mib"] = [row["peak_rss_mib"] for row in group]
+        median["peak_rss_mib"] = max(median["runs_peak_rss_mib"])
+        merged.append(median)
+    return merged
 
 
 def warm_up(args: argparse.Namespace, uri: str, env: dict[str, str], client: Any, work_dir: Path) -> float:
@@ -264,6 +304,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "smoke": args.smoke,
             "jobs": args.jobs,
+            "repeat": args.repeat,
+            "repeated_modes": list(REPEATED_MODES),
             "max_file_size": args.max_file_size,
             "mixed_rows": args.rows,
             "narrow_rows": args.narrow_rows,

@@ -12,7 +12,7 @@ import pytest
 
 from bench.checks import PARITY_SCHEMAS, schema_differences, type_differences
 from bench.child import MODES
-from bench.compare import DEFAULT_NARROW_MODES, SMOKE
+from bench.compare import DEFAULT_NARROW_MODES, REPEATED_MODES, SMOKE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,10 @@ def test_smoke_benchmark_runs_every_mode_and_checks_the_output(tmp_path: Path) -
             assert result["files"] == len(result["file_bytes"]) >= 1
         else:
             assert result["footer_rows"] == result["rows"]
+    for result in document["comparison"]:  # repeated modes: one row, the median of the runs
+        expected_runs = SMOKE["repeat"] if result["mode"] in REPEATED_MODES else 1
+        assert len(result["runs_operation_seconds"]) == expected_runs
+        assert result["peak_rss_mib"] == max(result["runs_peak_rss_mib"])
     assert {"b/a", "b/c", "b-csv/a", "b-csv/c"} <= set(document["ratios"]["mixed"])
     assert document["machine"]["cpu_count"] >= 1
 
