@@ -210,7 +210,7 @@ def target_lines(document: dict[str, Any]) -> list[str]:
         rounds = per_round_ratios(mixed, "operator_adbc", "raw_copy")
         each = f"; per round: {', '.join(f'{ratio:.0%}' for ratio in rounds)}" if len(rounds) > 1 else ""
         lines.append(
-            f"(b)/(a) rows/s, mixed table: {value:.0%} of the medians{each} "
+            f"(b)/(a) rows/s, mixed table: {value:.1%} of the medians{each} "
             f"(target >= 70%: {_met(value >= TARGET_RATIO_RAW)})"
         )
     if "b/c" in mixed_ratios:

@@ -13,8 +13,9 @@ Materialize, learn the snapshot's timestamp with ``mz_now()`` in that same trans
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -89,7 +90,7 @@ class _AdbcSession:
         self._connection.close()
         self._database.close()
 
-    def stream(self, sql: str, options: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
+    def stream(self, sql: str, options: dict[str, str] | None = None) -> Generator[pa.RecordBatch]:
         """Run ``sql`` and yield its record batches as the driver decodes them."""
         import adbc_driver_manager
         from adbc_driver_manager._reader import AdbcRecordBatchReader  # turns stream errors into ADBC's
@@ -99,16 +100,21 @@ class _AdbcSession:
                 statement.set_options(**options)
             statement.set_sql_query(sql)
             handle, _ = statement.execute_query()
-            yield from AdbcRecordBatchReader._import_from_c(handle.address)
+            reader = AdbcRecordBatchReader._import_from_c(handle.address)
+            try:
+                yield from reader
+            finally:
+                reader.close()  # before the statement, also when the consumer stops early
 
     def execute(self, sql: str) -> None:
         for _ in self.stream(sql):
             pass
 
     def query_one(self, sql: str) -> tuple:
-        for batch in self.stream(sql):
-            if batch.num_rows:
-                return tuple(column[0].as_py() for column in batch.columns)
+        with contextlib.closing(self.stream(sql)) as batches:
+            for batch in batches:
+                if batch.num_rows:
+                    return tuple(column[0].as_py() for column in batch.columns)
         raise RuntimeError(f"no row returned by {sql}")
 
 
