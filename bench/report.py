@@ -266,7 +266,8 @@ NOTES = [
     "op s: the operation alone, timed inside the measuring process (connect to last byte for (a); "
     "operator execute() start to return for (b) and (c)); rows/s and MB/s are based on it.",
     "process s: the whole measuring process, including interpreter start and imports.",
-    "(a), (a-psql) and (b) run several times, interleaved (a, a-psql, b, a, a-psql, b, ...); their row "
+    "(a), (a-psql) and (b) run several times, interleaved (a, a-psql, b, a, a-psql, b, ...), before the "
+    "other modes; their row "
     "shows the median run, every run's op s, and the largest peak RSS of the runs.",
     "MB/s and MB: Parquet written to S3, except for (a), where it is the COPY data read from the wire.",
     "peak RSS: VmHWM of the measuring process (imports included), read at its end; for (a-psql), psql's.",
