@@ -15,7 +15,7 @@ Modes:
 * ``raw_copy_psql``: the same statement through ``psql`` into /dev/null: a C client, to show how
   close the Python reader of ``raw_copy`` gets to the server's limit.
 * ``operator_adbc`` / ``operator_csv``: ``MaterializeCopyToS3Operator`` with ``reader="adbc"``
-  (the fast reader) or ``reader="csv"`` (the fallback), through ``tests.conftest.run_operator``.
+  (the fast reader) or ``reader="csv"`` (the fallback), through ``dev.operator_run.run_operator``.
 * ``sql_to_s3``: Airflow's ``SqlToS3Operator`` with ``file_format="parquet"``.
 * ``warm_up``: every mode above on a tiny table, in one process, not measured: it runs before the
   measurements so that the modules they import are compiled to bytecode once, and no measured
@@ -122,13 +122,15 @@ def raw_copy_psql(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _airflow_environment() -> None:
     """Airflow's throwaway environment, as in the test suite (set before Airflow is imported)."""
-    import tests.conftest  # noqa: F401
+    from dev.operator_run import prepare_environment
+
+    prepare_environment()
 
 
 def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
     _airflow_environment()
     from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator  # noqa: F401
-    from tests.conftest import run_operator
+    from dev.operator_run import run_operator
 
     ready_rss = memory_mb("VmRSS")
     started = time.monotonic()
@@ -186,7 +188,7 @@ def main(argv: list[str]) -> int:
     try:
         result = measure(spec)
     finally:
-        # tests.conftest gives every importer its own Airflow home: remove this process's.
+        # prepare_environment() gave this process its own Airflow home: remove it.
         home = os.environ.get("AIRFLOW_HOME", "")
         if Path(home).name.startswith("mzprov-airflow-home-") and Path(home).parent == Path(
             tempfile.gettempdir()

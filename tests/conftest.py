@@ -12,7 +12,6 @@ import signal
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dev.operator_run import FakeTaskInstance, prepare_environment, run_operator  # noqa: E402, F401
 from dev.servers import (  # noqa: E402
     PostgresServer,
     S3Server,
-    airflow_environment,
     connection_environment,
     running_servers,
 )
 
-os.environ.update(airflow_environment(ROOT))  # before any test module imports Airflow
-os.environ.update(
-    {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-)
+prepare_environment()  # before any test module imports Airflow
 
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
@@ -91,28 +87,3 @@ def read_parquet(s3: Any, bucket: str, key: str) -> Any:
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
-
-
-@dataclass
-class FakeTaskInstance:
-    """The parts of Airflow's runtime task instance the operator reads (identity, XCom push)."""
-
-    dag_id: str = "test_dag"
-    run_id: str = "manual__test"
-    task_id: str = "export"
-    try_number: int = 1
-    map_index: int = -1
-    pushed: dict[str, Any] = field(default_factory=dict)
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-def run_operator(try_number: int = 1, task_id: str = "export", **kwargs: Any) -> dict[str, Any]:
-    """Build the operator from ``kwargs`` and run its ``execute`` as try ``try_number``."""
-    from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
-
-    kwargs.setdefault("progress_interval", 0.0)
-    operator = MaterializeCopyToS3Operator(task_id=task_id, **kwargs)
-    ti = FakeTaskInstance(task_id=task_id, try_number=try_number)
-    return operator.execute({"ti": ti})  # type: ignore[arg-type]

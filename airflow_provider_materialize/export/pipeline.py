@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from airflow_provider_materialize.dialect import ServerFlavor, describe_sql, type_names_sql, wrap_select
+from airflow_provider_materialize.export.memory import limit_malloc_arenas
 from airflow_provider_materialize.export.output_folder import OutputFolder, RunIdentity
 from airflow_provider_materialize.export.parquet_files import RollingParquetWriter, WrittenFile
 from airflow_provider_materialize.export.readers import AdbcSnapshotReader, CsvSnapshotReader, SnapshotReader
@@ -204,6 +205,7 @@ def _write_files(
     flavor: ServerFlavor,
     s3_hook: S3Hook,
 ) -> list[WrittenFile]:
+    limit_malloc_arenas()  # before the reader and upload threads start
     progress = _Progress(request.progress_interval_seconds)
     writer = RollingParquetWriter(
         schema=plan.schema,
