@@ -21,8 +21,11 @@ class OutputCheckFailed(AssertionError):
     pass
 
 
-def _field(name: str, arrow_type: pa.DataType, type_name: str) -> pa.Field:
-    return pa.field(name, arrow_type, metadata={"ARROW:extension:name": f"materialize.v1.{type_name}"})
+def parity_field(name: str, arrow_type: pa.DataType, type_name: str, nullable: bool = True) -> pa.Field:
+    """A field as Materialize's native COPY TO S3 writes it: the Arrow type and ``materialize.v1.*``."""
+    return pa.field(
+        name, arrow_type, nullable=nullable, metadata={"ARROW:extension:name": f"materialize.v1.{type_name}"}
+    )
 
 
 TIMESTAMPTZ = pa.timestamp("us", tz="+00:00")
@@ -30,22 +33,24 @@ TIMESTAMPTZ = pa.timestamp("us", tz="+00:00")
 PARITY_SCHEMAS: dict[str, pa.Schema] = {
     "mixed": pa.schema(
         [
-            _field("id", pa.int64(), "bigint"),
-            _field("account", pa.int32(), "integer"),
-            _field("name", pa.large_string(), "text"),
-            _field("note", pa.large_string(), "text"),
-            _field("amount", pa.decimal128(38, 4), "numeric"),
-            _field("tax", pa.decimal128(38, 4), "numeric"),
-            _field("score", pa.float64(), "double"),
-            _field("flag", pa.bool_(), "boolean"),
-            _field("created_at", TIMESTAMPTZ, "timestamptz"),
-            _field("updated_at", TIMESTAMPTZ, "timestamptz"),
-            _field("day", pa.date32(), "date"),
-            _field("uid", pa.binary(16), "uuid"),
-            _field("attrs", pa.large_string(), "jsonb"),
+            parity_field("id", pa.int64(), "bigint"),
+            parity_field("account", pa.int32(), "integer"),
+            parity_field("name", pa.large_string(), "text"),
+            parity_field("note", pa.large_string(), "text"),
+            parity_field("amount", pa.decimal128(38, 4), "numeric"),
+            parity_field("tax", pa.decimal128(38, 4), "numeric"),
+            parity_field("score", pa.float64(), "double"),
+            parity_field("flag", pa.bool_(), "boolean"),
+            parity_field("created_at", TIMESTAMPTZ, "timestamptz"),
+            parity_field("updated_at", TIMESTAMPTZ, "timestamptz"),
+            parity_field("day", pa.date32(), "date"),
+            parity_field("uid", pa.binary(16), "uuid"),
+            parity_field("attrs", pa.large_string(), "jsonb"),
         ]
     ),
-    "narrow": pa.schema([_field("id", pa.int64(), "bigint"), _field("value", pa.float64(), "double")]),
+    "narrow": pa.schema(
+        [parity_field("id", pa.int64(), "bigint"), parity_field("value", pa.float64(), "double")]
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from bench.checks import parity_field
 from tests.conftest import ROOT, list_keys, read_parquet, run_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
@@ -60,39 +61,35 @@ SCALARS = [
 ]
 
 
-def _field(name: str, arrow_type: pa.DataType, mz: str, nullable: bool = True) -> pa.Field:
-    return pa.field(
-        name, arrow_type, nullable=nullable, metadata={"ARROW:extension:name": f"materialize.v1.{mz}"}
-    )
-
-
 def _array(name: str, element: pa.DataType, element_mz: str) -> pa.Field:
-    items = _field("items", pa.list_(_field("element", element, element_mz)), "array_items", nullable=False)
-    dims = _field("dimensions", pa.uint8(), "array_dimensions", nullable=False)
-    return _field(name, pa.struct([items, dims]), "array")
+    items = parity_field(
+        "items", pa.list_(parity_field("element", element, element_mz)), "array_items", nullable=False
+    )
+    dims = parity_field("dimensions", pa.uint8(), "array_dimensions", nullable=False)
+    return parity_field(name, pa.struct([items, dims]), "array")
 
 
 EXPECTED_SCHEMA = pa.schema(
     [
-        _field("b", pa.bool_(), "boolean"),
-        _field("i2", pa.int16(), "smallint"),
-        _field("i4", pa.int32(), "integer"),
-        _field("i8", pa.int64(), "bigint"),
-        _field("f4", pa.float32(), "real"),
-        _field("f8", pa.float64(), "double"),
-        _field("n", pa.decimal128(38, 4), "numeric"),
-        _field("nu", pa.decimal128(38, 10), "numeric"),
-        _field("tx", pa.large_string(), "text"),
-        _field("vc", pa.large_string(), "text"),
-        _field("vc10", pa.string(), "text"),
-        _field("ch5", pa.string(), "text"),
-        _field("by", pa.large_binary(), "bytea"),
-        _field("u", pa.binary(16), "uuid"),
-        _field("j", pa.large_string(), "jsonb"),
-        _field("d", pa.date32(), "date"),
-        _field("tm", pa.time64("us"), "time"),
-        _field("ts", pa.timestamp("us"), "timestamp"),
-        _field("tz", pa.timestamp("us", tz="+00:00"), "timestamptz"),
+        parity_field("b", pa.bool_(), "boolean"),
+        parity_field("i2", pa.int16(), "smallint"),
+        parity_field("i4", pa.int32(), "integer"),
+        parity_field("i8", pa.int64(), "bigint"),
+        parity_field("f4", pa.float32(), "real"),
+        parity_field("f8", pa.float64(), "double"),
+        parity_field("n", pa.decimal128(38, 4), "numeric"),
+        parity_field("nu", pa.decimal128(38, 10), "numeric"),
+        parity_field("tx", pa.large_string(), "text"),
+        parity_field("vc", pa.large_string(), "text"),
+        parity_field("vc10", pa.string(), "text"),
+        parity_field("ch5", pa.string(), "text"),
+        parity_field("by", pa.large_binary(), "bytea"),
+        parity_field("u", pa.binary(16), "uuid"),
+        parity_field("j", pa.large_string(), "jsonb"),
+        parity_field("d", pa.date32(), "date"),
+        parity_field("tm", pa.time64("us"), "time"),
+        parity_field("ts", pa.timestamp("us"), "timestamp"),
+        parity_field("tz", pa.timestamp("us", tz="+00:00"), "timestamptz"),
         _array("ai", pa.int32(), "integer"),
         _array("at", pa.large_string(), "text"),
         _array("an", pa.decimal128(38, 2), "numeric"),
