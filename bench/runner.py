@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,13 @@ def run_measurements(
     env: dict[str, str],
     jobs: int = 1,
     timeout: float = 3600,
+    on_finish: Callable[[Measurement], None] | None = None,
 ) -> None:
-    """Run every measurement as a child, at most ``jobs`` at a time; kill them all on any error."""
+    """Run every measurement as a child, at most ``jobs`` at a time; kill them all on any error.
+
+    ``on_finish`` gets each measurement as soon as its child has exited successfully, before the
+    next child starts (with ``jobs=1``).
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     pending = list(measurements)
     running: list[_Running] = []
@@ -96,6 +102,8 @@ def run_measurements(
                 if child.process.poll() is not None:
                     running.remove(child)
                     _finish(child)
+                    if on_finish is not None:
+                        on_finish(child.measurement)
                 elif time.monotonic() - child.started > timeout:
                     raise MeasurementFailed(f"{child.measurement.name} ran longer than {timeout:.0f}s")
             time.sleep(0.01)

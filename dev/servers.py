@@ -29,7 +29,18 @@ from pathlib import Path
 S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"
 S3_REGION = "us-east-1"
-MOTO_KEY_BUFFER_BYTES = 256 * 1024 * 1024
+# moto runs on the cores the export under test uses, so its CPU time counts against the export:
+# * it spills every object or part over 5 MB to a temporary file and reads it back when a multipart
+#   upload completes (~25% of its CPU time, README "Benchmark"); objects up to 256 MiB stay in memory;
+# * glibc handed the freed part buffers back to the system and faulted fresh pages in for the next
+#   export (the first exports into a fresh server took up to twice its usual CPU time); one arena pair
+#   and no trimming let it reuse them.
+MOTO_ENVIRONMENT = {
+    "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(256 * 1024 * 1024),
+    "MALLOC_ARENA_MAX": "2",
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
+    "MALLOC_TRIM_THRESHOLD_": str(1024 * 1024 * 1024),
+}
 
 
 def free_port() -> int:
@@ -217,10 +228,7 @@ class S3Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            # moto spills every object or part over 5 MB to a temporary file and reads it back when a
-            # multipart upload completes; on the cores it shares with the export that cost ~25% of
-            # its CPU time (README, "Benchmark"). Objects up to this size stay in memory.
-            env={**os.environ, "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(MOTO_KEY_BUFFER_BYTES)},
+            env={**os.environ, **MOTO_ENVIRONMENT},
         )
         _wait_for(self._is_up, "moto S3 server", 60, self.process)
         return self
