@@ -165,6 +165,22 @@ def test_postgres_jsonb_compaction_keeps_row_order_when_only_some_values_need_th
     ]
 
 
+def test_postgres_jsonb_compaction_of_slices_empty_arrays_and_null_slots_holding_bytes() -> None:
+    values = pa.array(['{"s": "a b"}', '{"a": 1}', None, '{"k": [1, 2]}', '{"t": "c d"}'])
+    jsonb = DescribedColumn("c", "jsonb")
+    # The values needing the regex are outside the slice, then inside it.
+    assert _convert(jsonb, values.slice(1, 3)) == ['{"a":1}', None, '{"k":[1,2]}']
+    assert _convert(jsonb, values.slice(3, 2)) == ['{"k":[1,2]}', '{"t":"c d"}']
+    assert _convert(jsonb, values.slice(0, 0)) == []
+    assert _convert(jsonb, pa.array([None, None], pa.string())) == [None, None]
+    # A null slot that still holds bytes (allowed by Arrow): values are then searched one by one.
+    data = b'{"a": 1}"x y'
+    offsets = pa.array([0, 8, 12], pa.int32()).buffers()[1]
+    validity = pa.array([True, False]).buffers()[1]
+    odd = pa.StringArray.from_buffers(2, offsets, pa.py_buffer(data), validity, null_count=1)
+    assert _convert(jsonb, odd) == ['{"a":1}', None]
+
+
 def test_infinite_dates_and_timestamps_fail_clearly() -> None:
     wrapped_infinity = pa.array([-2147472692], pa.int32()).view(pa.date32())
     with pytest.raises(ValueConversionError, match="infinity"):
