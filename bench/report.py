@@ -273,6 +273,8 @@ NOTES = [
     "peak RSS: VmHWM of the measuring process (imports included), read at its end; for (a-psql), psql's.",
     "(a-psql) runs the same COPY through a C client; it shows how close (a)'s Python reader gets to the "
     "server's limit. The targets' ratios use (a).",
+    "S3: moto's server on the same cores. One unmeasured (b) export of the mixed table runs first, and "
+    "each export is checked and removed as soon as its run ends, before the next run starts.",
 ]
 
 
