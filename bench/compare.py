@@ -216,8 +216,8 @@ def run_kind(
     runs: list[dict[str, Any]] = []
     try:
         if warm_up_s3:
-            # The first large exports into a freshly started moto took up to 1.5x its usual CPU time
-            # (3.1-3.4 s instead of 2.0-2.3 s per 5M rows): one unmeasured export settles it.
+            # A freshly started moto spent 2.8-4.1 CPU-s on each of its first two 5M-row exports
+            # instead of 2.0-2.3 s: one unmeasured export lets it grow to its working size.
             warm = _measurement(kind, compare_rows, "operator_adbc", args, uri, suffix="-s3-warm-up")
             print(f"warming up the S3 server: {warm.name}", flush=True)
             run_measurements(
@@ -225,8 +225,8 @@ def run_kind(
             )
         print(f"measuring {kind.name}: " + ", ".join(m.name for m in comparison + extra), flush=True)
         # Each export is checked and removed as soon as its process ends, before the next starts:
-        # kept until the end, they made the S3 server grow by about 1 GB per 5M-row export, and a
-        # growing server took about twice its usual CPU time, on the cores the measured run uses.
+        # kept until the end, they made the S3 server grow through the whole run (437 MB per 5M-row
+        # export), and a growing server spends more CPU time, on the cores the measured run uses.
         run_measurements(
             comparison + extra,
             work_dir,
