@@ -30,6 +30,8 @@ from dev.servers import (  # noqa: E402
 
 prepare_environment()  # before any test module imports Airflow
 
+from bench.checks import list_objects  # noqa: E402
+
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
@@ -79,8 +81,7 @@ def bucket(s3: Any) -> str:
 
 
 def list_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+    return sorted(list_objects(s3, bucket, prefix))
 
 
 def read_parquet(s3: Any, bucket: str, key: str) -> Any:

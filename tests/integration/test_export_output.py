@@ -12,7 +12,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from bench.checks import parity_field
+from bench.checks import list_objects, parity_field
 from tests.conftest import ROOT, list_keys, read_parquet, run_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
@@ -207,7 +207,7 @@ def test_files_roll_within_the_size_bounds_and_statistics_match_s3(rolling_table
     assert [f["uri"] for f in files] == [
         f"s3://{bucket}/roll/part-{i:05d}.parquet" for i in range(len(files))
     ]
-    sizes = {obj["Key"]: obj["Size"] for obj in s3.list_objects_v2(Bucket=bucket, Prefix="roll/")["Contents"]}
+    sizes = list_objects(s3, bucket, "roll/")
     for index, entry in enumerate(files):
         key = entry["uri"].split(f"{bucket}/", 1)[1]
         assert entry["bytes"] == sizes[key] <= 1.1 * limit
