@@ -2,9 +2,10 @@
 
 For our operator the checks are strict and fail the benchmark: every file's schema must be the
 parity schema (the types and ``materialize.v1.*`` extension names that Materialize's own
-``COPY TO S3`` writes), and the row counts in the footers, the manifest and the XCom value must
-all equal the table's exact row count. For ``SqlToS3Operator`` the file's row count and schema
-are recorded, not judged: it is the baseline, and its types are known to differ.
+``COPY TO S3`` writes; ``tests/support/parity.py``), and the row counts in the footers, the
+manifest and the XCom value must all equal the table's exact row count. For ``SqlToS3Operator``
+the file's row count and schema are recorded, not judged: it is the baseline, and its types are
+known to differ.
 """
 
 from __future__ import annotations
@@ -14,81 +15,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from airflow_provider_materialize.export.s3_footers import read_parquet_footer
+from airflow_provider_materialize.export.native.footers import read_parquet_footer
+from tests.support.parity import PARITY_SCHEMAS, describe_schema, schema_differences, type_differences
+from tests.support.s3_objects import list_objects
 
 
 class OutputCheckFailed(AssertionError):
     pass
 
 
-def parity_field(name: str, arrow_type: pa.DataType, type_name: str, nullable: bool = True) -> pa.Field:
-    """A field as Materialize's native COPY TO S3 writes it: the Arrow type and ``materialize.v1.*``."""
-    return pa.field(
-        name, arrow_type, nullable=nullable, metadata={"ARROW:extension:name": f"materialize.v1.{type_name}"}
-    )
-
-
-TIMESTAMPTZ = pa.timestamp("us", tz="+00:00")
-
-PARITY_SCHEMAS: dict[str, pa.Schema] = {
-    "mixed": pa.schema(
-        [
-            parity_field("id", pa.int64(), "bigint"),
-            parity_field("account", pa.int32(), "integer"),
-            parity_field("name", pa.large_string(), "text"),
-            parity_field("note", pa.large_string(), "text"),
-            parity_field("amount", pa.decimal128(38, 4), "numeric"),
-            parity_field("tax", pa.decimal128(38, 4), "numeric"),
-            parity_field("score", pa.float64(), "double"),
-            parity_field("flag", pa.bool_(), "boolean"),
-            parity_field("created_at", TIMESTAMPTZ, "timestamptz"),
-            parity_field("updated_at", TIMESTAMPTZ, "timestamptz"),
-            parity_field("day", pa.date32(), "date"),
-            parity_field("uid", pa.binary(16), "uuid"),
-            parity_field("attrs", pa.large_string(), "jsonb"),
-        ]
-    ),
-    "narrow": pa.schema(
-        [parity_field("id", pa.int64(), "bigint"), parity_field("value", pa.float64(), "double")]
-    ),
-}
-
-
 def parquet_footer(client: Any, bucket: str, key: str, size: int) -> tuple[int, pa.Schema]:
     """Row count and Arrow schema from one Parquet object's footer, without downloading its data."""
     metadata, schema = read_parquet_footer(client, bucket, key, size)
     return metadata.num_rows, schema
-
-
-def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
-    """Every object under ``prefix``: key -> size."""
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return {obj["Key"]: obj["Size"] for page in pages for obj in page.get("Contents", [])}
-
-
-def schema_differences(actual: pa.Schema, expected: pa.Schema) -> list[str]:
-    """Human-readable differences between two schemas, field by field, metadata included."""
-    if actual.names != expected.names:
-        return [f"column names {actual.names} != {expected.names}"]
-    return [
-        f"{want.name}: {got.type} {dict(got.metadata or {})} != {want.type} {dict(want.metadata or {})}"
-        for got, want in zip(actual, expected, strict=True)
-        if not got.equals(want, check_metadata=True)
-    ]
-
-
-def describe_schema(schema: pa.Schema) -> list[str]:
-    return [f"{f.name}: {f.type}" for f in schema]
-
-
-def type_differences(actual: pa.Schema, expected: pa.Schema) -> list[str]:
-    """Columns whose Arrow type differs from the expected one (metadata ignored)."""
-    wanted = {f.name: f.type for f in expected}
-    return [
-        f"{f.name} {f.type} (parity: {wanted.get(f.name, 'no such column')})"
-        for f in actual
-        if wanted.get(f.name) != f.type
-    ]
 
 
 def check_operator_output(

@@ -15,7 +15,8 @@ Modes:
 * ``raw_copy_psql``: the same statement through ``psql`` into /dev/null: a C client, to show how
   close the Python reader of ``raw_copy`` gets to the server's limit.
 * ``operator_adbc`` / ``operator_csv``: ``MaterializeCopyToS3Operator`` with ``reader="adbc"``
-  (the fast reader) or ``reader="csv"`` (the fallback), through ``dev.operator_run.run_operator``.
+  (the fast reader) or ``reader="csv"`` (the fallback), through
+  ``tests.support.operator_run.run_operator``.
 * ``sql_to_s3``: Airflow's ``SqlToS3Operator`` with ``file_format="parquet"``.
 * ``warm_up``: every mode above on a tiny table, in one process, not measured: it runs before the
   measurements so that the modules they import are compiled to bytecode once, and no measured
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MODES = ("raw_copy", "raw_copy_psql", "operator_adbc", "operator_csv", "sql_to_s3")
+from tests.support.benchmark_plan import MODES  # noqa: E402
 
 # The `postgres`-type connection SqlToS3Operator reads with (set by the parent in the environment).
 SQL_TO_S3_CONN_ID = "bench_postgres"
@@ -83,7 +84,7 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
 
 def psql_path() -> str:
     """``psql`` beside the PostgreSQL server binaries (the symlinks resolved), else on PATH."""
-    from dev.servers import find_postgres_bin
+    from tests.support.servers import find_postgres_bin
 
     for directory in (find_postgres_bin(), find_postgres_bin().joinpath("initdb").resolve().parent):
         if (directory / "psql").exists():
@@ -122,7 +123,7 @@ def raw_copy_psql(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _airflow_environment() -> None:
     """Airflow's throwaway environment, as in the test suite (set before Airflow is imported)."""
-    from dev.operator_run import prepare_environment
+    from tests.support.operator_run import prepare_environment
 
     prepare_environment()
 
@@ -130,7 +131,7 @@ def _airflow_environment() -> None:
 def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
     _airflow_environment()
     from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator  # noqa: F401
-    from dev.operator_run import run_operator
+    from tests.support.operator_run import run_operator
 
     ready_rss = memory_mb("VmRSS")
     started = time.monotonic()

@@ -15,8 +15,8 @@ server, generates the tables (see ``bench/tables.py``) and measures, each in its
 on the mixed table (``--rows``, default 5M) and the narrow one (``--narrow-rows``, default 20M),
 plus (b) at the ``--scaling`` sizes (default 1M, 5M, 20M). Every export of (b) is checked: the
 Parquet footers, the manifest and XCom must hold the table's exact row count, and every file the
-parity schema (``bench/checks.py``); a failed check fails the run. Results go to
-``bench/results/compare.json`` and ``compare.md`` (``compare-smoke.*`` for ``--smoke``).
+parity schema (``bench/checks.py``, ``tests/support/parity.py``); a failed check fails the run.
+Results go to ``bench/results/compare.json`` and ``compare.md`` (``compare-smoke.*`` for ``--smoke``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from bench.checks import (  # noqa: E402
     delete_prefix,
     inspect_sql_to_s3_output,
 )
-from bench.child import MODES, SQL_TO_S3_CONN_ID  # noqa: E402
+from bench.child import SQL_TO_S3_CONN_ID  # noqa: E402
 from bench.runner import Measurement, MeasurementFailed, run_measurements  # noqa: E402
 from bench.tables import (  # noqa: E402
     BULK_LOAD_SETTINGS,
@@ -54,14 +54,15 @@ from bench.tables import (  # noqa: E402
     create_tables,
     drop_tables,
 )
+from tests.support.benchmark_plan import (  # noqa: E402
+    DEFAULT_MODES,
+    DEFAULT_NARROW_MODES,
+    MODES,
+    REPEATED_MODES,
+    SMOKE,
+)
 
 BUCKET = "bench"
-DEFAULT_MODES = list(MODES)
-DEFAULT_NARROW_MODES = ["raw_copy", "raw_copy_psql", "operator_adbc", "sql_to_s3"]
-SMOKE = {"rows": 5_000, "scaling": [2_000, 5_000, 10_000], "narrow_rows": 10_000, "jobs": 2, "repeat": 2}
-# Measured --repeat times, interleaved (a, a-psql, b, a, a-psql, b, ...) before the other modes, and
-# reported by the median run: the machine is shared, and single runs moved (b)/(a) by several points.
-REPEATED_MODES = ("raw_copy", "raw_copy_psql", "operator_adbc")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -200,8 +201,8 @@ def run_kind(
     tables = create_tables(
         kind, [compare_rows, *scaling], lambda sql: _execute(uri, sql), lambda sql: _query_one(uri, sql)
     )
-    # The repeated rounds first, then the other modes: (c)'s 10 GB peak slowed the server's COPY in
-    # the rounds that followed it.
+    # The repeated rounds first, then the other modes: (c)'s memory peak slowed the server's COPY in
+    # the rounds that followed it (docs/benchmarks.md).
     comparison = [
         _measurement(kind, compare_rows, mode, args, uri, run)
         for run in range(1, args.repeat + 1)
@@ -216,8 +217,8 @@ def run_kind(
     runs: list[dict[str, Any]] = []
     try:
         if warm_up_s3:
-            # A freshly started moto spent 2.8-4.1 CPU-s on each of its first two 5M-row exports
-            # instead of 2.0-2.3 s: one unmeasured export lets it grow to its working size.
+            # A freshly started moto spends more CPU time on its first exports (docs/benchmarks.md):
+            # one unmeasured export lets it grow to its working size.
             warm = _measurement(kind, compare_rows, "operator_adbc", args, uri, suffix="-s3-warm-up")
             print(f"warming up the S3 server: {warm.name}", flush=True)
             run_measurements(
@@ -225,8 +226,8 @@ def run_kind(
             )
         print(f"measuring {kind.name}: " + ", ".join(m.name for m in comparison + extra), flush=True)
         # Each export is checked and removed as soon as its process ends, before the next starts:
-        # kept until the end, they made the S3 server grow through the whole run (437 MB per 5M-row
-        # export), and a growing server spends more CPU time, on the cores the measured run uses.
+        # kept until the end, they made the S3 server grow through the whole run, and a growing server
+        # spends more CPU time, on the cores the measured run uses.
         run_measurements(
             comparison + extra,
             work_dir,
@@ -284,7 +285,7 @@ def write_results(document: dict[str, Any], results_dir: Path, stem: str) -> tup
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; returns the results document (also written to the results dir)."""
-    from dev.servers import connection_environment, running_servers
+    from tests.support.servers import connection_environment, running_servers
 
     started = time.monotonic()
     machine = report.machine_info()
@@ -325,6 +326,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "smoke": args.smoke,
             "jobs": args.jobs,
             "repeat": args.repeat,
+            "modes": list(args.modes),
+            "narrow_modes": list(args.narrow_modes) if args.narrow_rows else [],
             "repeated_modes": list(REPEATED_MODES),
             "max_file_size": args.max_file_size,
             "mixed_rows": args.rows,

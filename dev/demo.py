@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from dev.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db  # noqa: E402
-from dev.sample_data import SAMPLE_SQL  # noqa: E402
-from dev.servers import airflow_environment, connection_environment, running_servers  # noqa: E402
+if str(ROOT) not in sys.path:  # run as a script: sys.path starts with dev/, not the repository
+    sys.path.insert(0, str(ROOT))
+from tests.support.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db  # noqa: E402
+from tests.support.sample_data import SAMPLE_SQL  # noqa: E402
+from tests.support.servers import airflow_environment, connection_environment, running_servers  # noqa: E402
 
 os.environ.update(airflow_environment(ROOT))  # before Airflow is imported
 

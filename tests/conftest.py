@@ -1,36 +1,24 @@
 """Shared fixtures: a throwaway PostgreSQL and S3-compatible server, and Airflow's environment.
 
 Airflow reads its configuration when first imported, so AIRFLOW_HOME and friends are set here,
-at import time of this conftest, before any test module imports Airflow.
+at import time of this conftest, before any test module imports Airflow. The servers and helpers
+themselves live in ``tests/support/``, which ``dev/`` and ``bench/`` use too.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from dev.operator_run import FakeTaskInstance, prepare_environment, run_operator  # noqa: E402, F401
-from dev.servers import (  # noqa: E402
-    PostgresServer,
-    S3Server,
-    connection_environment,
-    running_servers,
-)
+from tests.support.operator_run import prepare_environment
+from tests.support.servers import PostgresServer, S3Server, connection_environment, running_servers
 
 prepare_environment()  # before any test module imports Airflow
-
-from bench.checks import list_objects  # noqa: E402
 
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
@@ -78,13 +66,3 @@ def bucket(s3: Any) -> str:
     name = f"test-{uuid.uuid4().hex[:16]}"
     s3.create_bucket(Bucket=name)
     return name
-
-
-def list_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
-    return sorted(list_objects(s3, bucket, prefix))
-
-
-def read_parquet(s3: Any, bucket: str, key: str) -> Any:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))

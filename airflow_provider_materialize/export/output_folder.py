@@ -12,24 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_materialize.export.options import S3Folder
+from airflow_provider_materialize.export.native.file_names import is_in_progress_marker
+from airflow_provider_materialize.export.s3_folder import S3Folder
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 MARKER_NAME = "_INCOMPLETE"
 MANIFEST_NAME = "_manifest.json"
-# How Materialize's native COPY names what it writes directly in the folder:
-# mz-<sink id>-batch-<NNNN>-<MMMM>.<ext> and mz-<sink id>-INCOMPLETE (see shared/reference/materialize.md).
-MATERIALIZE_DATA_FILE = re.compile(
-    r"^mz-(?P<sink>[A-Za-z0-9]+)-batch-(?P<batch>\d+)-(?P<index>\d+)\.(parquet|csv)$"
-)
-MATERIALIZE_MARKER = re.compile(r"^mz-(?P<sink>[A-Za-z0-9]+)-INCOMPLETE$")
 _KEYS_SHOWN = 5
 
 log = logging.getLogger(__name__)
@@ -53,6 +47,17 @@ class RunIdentity:
     task_id: str
     try_number: int
     map_index: int = -1
+
+    @classmethod
+    def of(cls, task_instance: Any) -> RunIdentity:
+        """The identity of the running task instance (Airflow's ``context["ti"]``)."""
+        return cls(
+            dag_id=task_instance.dag_id,
+            run_id=task_instance.run_id,
+            task_id=task_instance.task_id,
+            try_number=task_instance.try_number,
+            map_index=getattr(task_instance, "map_index", -1),
+        )
 
     def is_earlier_try_of_same_task(self, marker: dict[str, Any]) -> bool:
         same_task = all(
@@ -107,7 +112,8 @@ class OutputFolder:
                 len(keys),
             )
         else:
-            interrupted = [key for key in keys if MATERIALIZE_MARKER.match(key[len(self.folder.prefix) :])]
+            # In either mode the folder may hold what an interrupted native COPY left behind.
+            interrupted = [key for key in keys if is_in_progress_marker(self.folder.name_of(key))]
             origin = (
                 f" {interrupted[0]} marks an interrupted Materialize COPY that no earlier try of this task "
                 "recorded (e.g. its worker was killed)."
@@ -149,6 +155,18 @@ class OutputFolder:
         if error is not None:
             marker["error"] = error[:2000]
         self._put_json(MARKER_NAME, marker)
+
+    def mark_leftovers(self, identity: RunIdentity, error: BaseException) -> None:
+        """After a failed write, mark what is in the folder as this try's, for the retry to delete.
+
+        Nothing is written when the folder is empty (e.g. the server refused the statement), so a
+        fixed task can run into the folder again without ``overwrite``.
+        """
+        try:
+            if self.list_keys():
+                self.write_marker(identity, error=str(error) or type(error).__name__)
+        except Exception as listing_error:  # never hide the write's own error behind this one
+            log.warning("Could not mark the leftovers of the failed export: %s", listing_error)
 
     def write_manifest(self, manifest: dict[str, Any]) -> str:
         self._put_json(MANIFEST_NAME, manifest)

@@ -7,37 +7,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from airflow_provider_materialize.export.options import S3Folder
     from airflow_provider_materialize.export.output_folder import RunIdentity
+    from airflow_provider_materialize.export.s3_folder import S3Folder
+
+# Field metadata key naming each column's Materialize type (materialize.v1.<type>), as native COPY writes it
+MATERIALIZE_TYPE_KEY = b"ARROW:extension:name"
 
 
-class FileStats(Protocol):
+@dataclass(frozen=True)
+class WrittenFile:
     """One data file of the export; ``rows`` is None when the format cannot tell (native CSV)."""
 
-    @property
-    def name(self) -> str: ...
+    name: str
+    bytes: int
+    rows: int | None = None
 
-    @property
-    def rows(self) -> int | None: ...
 
-    @property
-    def bytes(self) -> int: ...
+def schema_entry(name: str, arrow_type: str, nullable: bool, materialize_type: str) -> dict[str, Any]:
+    """The manifest's description of one column."""
+    return {"name": name, "type": arrow_type, "nullable": nullable, "materialize_type": materialize_type}
 
 
 def schema_entries(schema: pa.Schema) -> list[dict[str, Any]]:
-    """The manifest's description of each column: name, Arrow type, nullability, Materialize type."""
+    """The manifest's description of each column of an Arrow schema."""
     return [
-        {
-            "name": f.name,
-            "type": str(f.type),
-            "nullable": f.nullable,
-            "materialize_type": (f.metadata or {}).get(b"ARROW:extension:name", b"").decode(),
-        }
+        schema_entry(
+            f.name, str(f.type), f.nullable, (f.metadata or {}).get(MATERIALIZE_TYPE_KEY, b"").decode()
+        )
         for f in schema
     ]
 
@@ -49,7 +50,7 @@ class ExportResult:
     folder: S3Folder
     mode: str  # "client" or "native"
     file_format: str
-    files: list[FileStats]
+    files: list[WrittenFile]
     rows: int
     schema: list[dict[str, Any]]
     written_by: str  # the client reader's name, or "materialize" in native mode

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-from airflow_provider_materialize.dialect import (
+from airflow_provider_materialize.sql import (
     DETECT_MATERIALIZE_SQL,
     MATERIALIZE_DEFAULT_DATABASE,
     MATERIALIZE_DEFAULT_PORT,

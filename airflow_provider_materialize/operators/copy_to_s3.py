@@ -9,34 +9,22 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_materialize.dialect import copy_relation, has_top_level_order_by, source_select
-from airflow_provider_materialize.export.native import MaterializeCopy, NativeExportRequest, run_native_export
-from airflow_provider_materialize.export.options import (
-    DEFAULT_MAX_FILE_SIZE,
-    S3Folder,
-    csv_copy_options,
-    parse_size,
-    validate_client_file_size,
-    validate_compression,
-    validate_format,
-    validate_native_file_size,
-    validate_native_format,
-)
+from airflow_provider_materialize.export.client.s3_stream import DEFAULT_TRANSFER_CONFIG
+from airflow_provider_materialize.export.contract import ModeWriter, run_export
 from airflow_provider_materialize.export.output_folder import RunIdentity
-from airflow_provider_materialize.export.pipeline import READERS, ExportRequest, run_export
-from airflow_provider_materialize.export.result import ExportResult
+from airflow_provider_materialize.export.request import (
+    DEFAULT_MAX_FILE_SIZE,
+    ExportArguments,
+    ExportMode,
+    ExportRequest,
+    build_request,
+    check_untemplated_arguments,
+)
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-# Streaming uploads in 8 MiB parts, 4 in flight (the S3 stream also caps the parts boto3 holds at 4).
-DEFAULT_TRANSFER_CONFIG = {"multipart_chunksize": 8 * 1024 * 1024, "max_concurrency": 4}
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
 
 
 class MaterializeCopyToS3Operator(BaseOperator):
@@ -58,10 +46,16 @@ class MaterializeCopyToS3Operator(BaseOperator):
     ``format``, ``rows``, ``bytes``, ``files``, ``manifest_uri``, ``snapshot_timestamp`` and
     ``duration_seconds``.
 
+    Templated arguments may be Jinja strings or upstream tasks' outputs (XComArgs); they are
+    checked once rendered, when the task runs, before anything is written to S3. ``query`` may
+    also name a ``.sql`` file next to the DAG (searched in the DAG's ``template_searchpath``).
+
     :param source: Table, view or materialized view to export, optionally qualified as
         ``schema.name`` or ``database.schema.name``. Give exactly one of ``source`` and ``query``.
+        A name ending in ``.sql`` is read as a template file: quote it (``'"reports"."sql"'``).
         (templated)
-    :param query: A SELECT statement to export instead of a whole object. (templated)
+    :param query: A SELECT statement to export instead of a whole object, or the path of a
+        ``.sql`` file holding one. (templated)
     :param s3_uri: Target folder, ``s3://bucket/path/``. It must be empty (see ``overwrite``).
         (templated)
     :param materialize_conn_id: Airflow connection of type ``materialize``.
@@ -99,6 +93,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
         "max_file_size",
         "aws_connection",
     )
+    template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"query": "sql"}
     operator_extra_links = (S3ExportFolderLink(),)
     ui_color = "#d4c5f9"
@@ -133,142 +128,68 @@ class MaterializeCopyToS3Operator(BaseOperator):
         self.materialize_conn_id = materialize_conn_id
         self.aws_conn_id = aws_conn_id
         self.aws_connection = aws_connection
-        self.format = format.lower()
+        self.format = format
         self.max_file_size = max_file_size
         self.cluster = cluster
-        self.compression = validate_compression(compression)
+        self.compression = compression
         self.overwrite = overwrite
         self.csv_header = csv_header
         self.csv_delimiter = csv_delimiter
         self.csv_quote = csv_quote
-        self.s3_extra_args = s3_extra_args or {}
-        self.s3_transfer_config = {**DEFAULT_TRANSFER_CONFIG, **(s3_transfer_config or {})}
-        if reader not in READERS:
-            raise ValueError(f"reader {reader!r} is not one of {', '.join(READERS)}")
+        self.s3_extra_args = s3_extra_args
+        self.s3_transfer_config = s3_transfer_config
         self.reader = reader
         self.progress_interval = progress_interval
-        self._copy: MaterializeCopy | None = None
-        # Catch mistakes when the DAG is parsed, for every value that needs no rendering first.
-        if (source is None) == (query is None):
-            raise ValueError(
-                "give exactly one of source= (a table or view name) or query= (a SELECT statement)"
-            )
-        if not any(_is_template(value) for value in (source, query)):
-            source_select(source, query)
-        if not _is_template(s3_uri):
-            S3Folder.parse(s3_uri)
-        if _is_template(aws_connection):
-            return
-        if aws_connection is None:
-            validate_format(self.format)
-            csv_copy_options("parquet", csv_header, csv_delimiter, csv_quote)
-            if not _is_template(max_file_size):
-                validate_client_file_size(parse_size(max_file_size))
-        else:
-            self._native_settings(parse_time=True)
+        self._writer: ModeWriter | None = None
+        self._request: ExportRequest | None = None
+        check_untemplated_arguments(self._arguments())
+
+    def _arguments(self) -> ExportArguments:
+        return ExportArguments(
+            source=self.source,
+            query=self.query,
+            s3_uri=self.s3_uri,
+            aws_connection=self.aws_connection,
+            cluster=self.cluster,
+            max_file_size=self.max_file_size,
+            file_format=self.format,
+            compression=self.compression,
+            overwrite=self.overwrite,
+            csv_header=self.csv_header,
+            csv_delimiter=self.csv_delimiter,
+            csv_quote=self.csv_quote,
+            s3_extra_args=self.s3_extra_args,
+            s3_transfer_config=self.s3_transfer_config,
+            reader=self.reader,
+            progress_interval=self.progress_interval,
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        select = source_select(self.source or None, self.query or None)
-        folder = S3Folder.parse(self.s3_uri)
-        mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id, cluster=self.cluster or None)
-        s3_hook = self._s3_hook()
+        request = self._request = build_request(self._arguments(), RunIdentity.of(context["ti"]))
         _require_connection(self.materialize_conn_id, "Materialize", "materialize")
         if self.aws_conn_id:
             _require_connection(self.aws_conn_id, "AWS", "aws")
-
-        ti = context["ti"]
-        identity = RunIdentity(
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            try_number=ti.try_number,
-            map_index=getattr(ti, "map_index", -1),
+        mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id, cluster=request.cluster)
+        s3_hook = S3Hook(
+            aws_conn_id=self.aws_conn_id,
+            extra_args=request.s3_extra_args,
+            transfer_config_args={**DEFAULT_TRANSFER_CONFIG, **request.s3_transfer_config},
         )
         S3ExportFolderLink.persist(
             context=context,
             operator=self,
             region_name=s3_hook.conn_region_name,
             aws_partition=s3_hook.conn_partition,
-            bucket=folder.bucket,
-            prefix=folder.prefix,
+            bucket=request.folder.bucket,
+            prefix=request.folder.prefix,
         )
-        result: ExportResult
-        if self.aws_connection:
-            max_file_size, csv_options = self._native_settings(parse_time=False)
-            native_request = NativeExportRequest(
-                relation=copy_relation(self.source or None, self.query or None),
-                select=select,
-                folder=folder,
-                identity=identity,
-                aws_connection=self.aws_connection,
-                max_file_size=max_file_size,
-                file_format=self.format,
-                csv_options=csv_options,
-                overwrite=self.overwrite,
-                progress_interval_seconds=self.progress_interval,
-            )
-            self._copy = MaterializeCopy(mz_hook)
-            result = run_native_export(native_request, mz_hook, s3_hook, self._copy)
-        else:
-            validate_format(self.format)
-            request = ExportRequest(
-                select=select,
-                folder=folder,
-                identity=identity,
-                max_file_size=validate_client_file_size(parse_size(self.max_file_size)),
-                compression=self.compression,
-                file_format=self.format,
-                overwrite=self.overwrite,
-                reader=self.reader,
-                progress_interval_seconds=self.progress_interval,
-            )
-            result = run_export(request, mz_hook, s3_hook)
-        return result.as_xcom()
+        self._writer = _writer_for(request, mz_hook, s3_hook)
+        return run_export(request, self._writer, s3_hook).as_xcom()
 
     def on_kill(self) -> None:
         """A killed native-mode task cancels its COPY, so Materialize stops writing."""
-        if self._copy is not None:
-            self._copy.cancel()
-
-    def _native_settings(self, parse_time: bool) -> tuple[int, dict[str, str | bool]]:
-        """Check what native mode needs (before anything is sent); the file size and CSV options.
-
-        At parse time, templated values are left for ``execute`` to check once rendered.
-        """
-        file_format = validate_native_format(self.format)
-        csv_options = csv_copy_options(file_format, self.csv_header, self.csv_delimiter, self.csv_quote)
-        client_only = {
-            "compression": self.compression != "snappy",
-            "reader": self.reader != "auto",
-            "s3_extra_args": bool(self.s3_extra_args),
-        }
-        refused = [name for name, is_set in client_only.items() if is_set]
-        if refused:
-            raise ValueError(
-                f"{', '.join(refused)} only apply to client mode: in native mode Materialize writes the "
-                "files itself (snappy Parquet, with its AWS connection; use the bucket's default "
-                "encryption). "
-                "Remove them, or leave out aws_connection= for client mode"
-            )
-        if not _is_template(self.query) and self.query and has_top_level_order_by(self.query):
-            raise ValueError(
-                "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "
-                "(files are written in parallel, so no order would survive anyway)"
-            )
-        if not _is_template(self.s3_uri) and not S3Folder.parse(self.s3_uri).prefix:
-            raise ValueError(
-                f"s3_uri {self.s3_uri!r} is a bucket root: native mode needs a folder, e.g. s3://bucket/exports/"
-            )
-        if parse_time and _is_template(self.max_file_size):
-            return 0, csv_options
-        return validate_native_file_size(parse_size(self.max_file_size)), csv_options
-
-    def _s3_hook(self) -> S3Hook:
-        return S3Hook(
-            aws_conn_id=self.aws_conn_id,
-            extra_args=self.s3_extra_args,
-            transfer_config_args=dict(self.s3_transfer_config),
-        )
+        if self._writer is not None:
+            self._writer.cancel()
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Input: the Materialize source (or query); output: the S3 folder."""
@@ -277,16 +198,33 @@ class MaterializeCopyToS3Operator(BaseOperator):
             from airflow.providers.openlineage.extractors import OperatorLineage
         except ImportError:
             return None
-        mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id)
-        conn = mz_hook.connection
+        request = self._request
+        if request is None:
+            return None
+        conn = MaterializeHook(materialize_conn_id=self.materialize_conn_id).connection
         namespace = f"postgres://{conn.host}:{conn.port}"
         inputs = [Dataset(namespace=namespace, name=self.source)] if self.source else []
-        folder = S3Folder.parse(self.s3_uri)
         return OperatorLineage(
             inputs=inputs,
-            outputs=[Dataset(namespace=f"s3://{folder.bucket}", name=folder.prefix.rstrip("/") or "/")],
-            job_facets={"sql": SQLJobFacet(query=source_select(self.source or None, self.query or None))},
+            outputs=[
+                Dataset(
+                    namespace=f"s3://{request.folder.bucket}", name=request.folder.prefix.rstrip("/") or "/"
+                )
+            ],
+            job_facets={"sql": SQLJobFacet(query=request.select)},
         )
+
+
+def _writer_for(request: ExportRequest, mz_hook: MaterializeHook, s3_hook: S3Hook) -> ModeWriter:
+    """The writer of the request's mode (imported here: DAG files that only parse need neither)."""
+    if request.mode is ExportMode.NATIVE:
+        from airflow_provider_materialize.export.native.copy_runner import MaterializeCopy
+        from airflow_provider_materialize.export.native.writer import NativeWriter
+
+        return NativeWriter(request, mz_hook, MaterializeCopy(mz_hook))
+    from airflow_provider_materialize.export.client.writer import ClientWriter
+
+    return ClientWriter(request, mz_hook, s3_hook)
 
 
 def _require_connection(conn_id: str, kind: str, conn_type: str) -> None:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from bench.checks import PARITY_SCHEMAS, schema_differences, type_differences
-from bench.child import MODES
-from bench.compare import DEFAULT_NARROW_MODES, REPEATED_MODES, SMOKE
+from tests.support.benchmark_plan import DEFAULT_NARROW_MODES, MODES, REPEATED_MODES, SMOKE
+from tests.support.parity import PARITY_SCHEMAS, schema_differences, type_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +28,13 @@ def test_smoke_benchmark_runs_every_mode_and_checks_the_output(tmp_path: Path) -
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    # Everything below is read from what the run wrote, checked against the plan it shares with bench/.
     document = json.loads((tmp_path / "compare-smoke.json").read_text())
+    settings = document["settings"]
+    assert settings["smoke"] is True
+    assert settings["modes"] == list(MODES) and settings["narrow_modes"] == DEFAULT_NARROW_MODES
+    assert settings["repeated_modes"] == list(REPEATED_MODES) and settings["repeat"] == SMOKE["repeat"]
+    assert settings["scaling_rows"] == SMOKE["scaling"] and settings["narrow_rows"] == SMOKE["narrow_rows"]
     assert (tmp_path / "compare-smoke.md").read_text().count("| (b) our operator, reader=adbc |") == 2
 
     by_kind: dict[str, list[str]] = {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dev.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db
-from dev.sample_data import SAMPLE_SQL
-from tests.conftest import list_keys, read_parquet
+from tests.support.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db
+from tests.support.s3_objects import list_keys, read_parquet
+from tests.support.sample_data import SAMPLE_SQL
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
 

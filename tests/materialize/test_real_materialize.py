@@ -11,10 +11,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from airflow_provider_materialize.dialect import ServerFlavor
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
-from tests.conftest import read_parquet, run_operator
+from airflow_provider_materialize.sql import ServerFlavor
 from tests.materialize.conftest import CLUSTER, MATERIALIZE_URL
+from tests.support.operator_run import run_operator
+from tests.support.s3_objects import read_parquet
 
 pytestmark = [
     pytest.mark.materialize,

@@ -20,9 +20,10 @@ from typing import Any
 import boto3
 import pytest
 
-from airflow_provider_materialize.export.native_errors import NativeCopyError
+from airflow_provider_materialize.export.native.error_hints import NativeCopyError
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
-from tests.conftest import list_keys, read_parquet, run_operator
+from tests.support.operator_run import run_operator
+from tests.support.s3_objects import list_keys, read_parquet
 
 ENDPOINT = os.environ.get("MATERIALIZE_TEST_S3_ENDPOINT")
 LOCAL_ENDPOINT = os.environ.get("MATERIALIZE_TEST_S3_LOCAL_ENDPOINT", ENDPOINT)

@@ -1,0 +1,214 @@
+"""Client mode's writer: one snapshot from the server, as Parquet files streamed into the S3 folder.
+
+Follow a row through it (the output contract around it is
+:func:`~airflow_provider_materialize.export.contract.run_export`):
+
+1. :meth:`ClientWriter.prepare` asks the server for the query's columns (no rows are read) and
+   :func:`~airflow_provider_materialize.export.client.type_plan.plan_export` fixes the output
+   schema, failing on unsupported types before anything is written.
+2. A reader thread streams record batches of the snapshot into a small bounded queue
+   (:mod:`~airflow_provider_materialize.export.client.readers`).
+3. This thread converts each batch to the output types and hands it to the
+   :class:`~airflow_provider_materialize.export.client.rolling_parquet.RollingParquetWriter`, which
+   encodes row groups straight into
+   :class:`~airflow_provider_materialize.export.client.s3_stream.S3ObjectStream` uploads; S3
+   uploading happens on its own threads.
+
+Reading, encoding and uploading overlap, and every queue between them is bounded, so memory
+stays flat whatever the table's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from airflow_provider_materialize.export.client.malloc_arenas import limit_malloc_arenas
+from airflow_provider_materialize.export.client.readers import (
+    AdbcSnapshotReader,
+    CsvSnapshotReader,
+    SnapshotReader,
+)
+from airflow_provider_materialize.export.client.rolling_parquet import RollingParquetWriter
+from airflow_provider_materialize.export.client.s3_stream import S3ObjectStream
+from airflow_provider_materialize.export.client.type_plan import ExportPlan, plan_export
+from airflow_provider_materialize.export.contract import WrittenOutput
+from airflow_provider_materialize.export.describe import describe_columns
+from airflow_provider_materialize.export.result import schema_entries
+from airflow_provider_materialize.sql import ServerFlavor, wrap_select
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from airflow_provider_materialize.export.output_folder import OutputFolder
+    from airflow_provider_materialize.export.request import ExportRequest
+    from airflow_provider_materialize.hooks.materialize import MaterializeHook
+
+log = logging.getLogger(__name__)
+
+_QUEUED_BATCHES = 2
+_END = object()
+
+
+def choose_reader(name: str, mz_hook: MaterializeHook) -> SnapshotReader:
+    """``adbc`` or ``csv`` as asked; ``auto`` takes ADBC when the driver can talk to the server."""
+    if name == "csv":
+        return CsvSnapshotReader(mz_hook.get_conn)
+    adbc = AdbcSnapshotReader(mz_hook.get_libpq_uri())
+    if name == "adbc":
+        return adbc
+    try:
+        adbc.connect().close()
+        return adbc
+    except Exception as error:  # e.g. Materialize before v26.40: no pg_type.typsend
+        log.warning("The ADBC reader cannot talk to this server (%s); using the slower CSV reader", error)
+        return CsvSnapshotReader(mz_hook.get_conn)
+
+
+class _Progress:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.started = time.monotonic()
+        self.last_logged = self.started
+        self.rows = 0
+
+    def maybe_log(self, writer: RollingParquetWriter) -> None:
+        now = time.monotonic()
+        if now - self.last_logged < self.interval:
+            return
+        self.last_logged = now
+        elapsed = now - self.started
+        written = sum(f.bytes for f in writer.files)
+        log.info(
+            "Export progress: %d rows read (%.0f rows/s), %d file(s) finished, %.1f MB of Parquet uploaded",
+            self.rows,
+            self.rows / elapsed,
+            len(writer.files),
+            written / 1e6,
+        )
+
+
+def _put_unless_stopped(out: queue.Queue, item: Any, stop: threading.Event) -> bool:
+    """Wait for room in ``out``; give up (False) once the consumer has stopped."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _produce(batches: Iterator[pa.RecordBatch], out: queue.Queue, stop: threading.Event) -> None:
+    """Reader thread: move batches into the bounded queue until the end, an error, or a stop."""
+    last: Any = _END
+    try:
+        for batch in batches:
+            if not _put_unless_stopped(out, batch, stop):
+                return
+    except BaseException as error:
+        last = error
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    _put_unless_stopped(out, last, stop)
+
+
+class ClientWriter:
+    """Streams the snapshot through the worker into Parquet files in the folder.
+
+    :param request: The validated export request (client mode).
+    :param mz_hook: Hook of the Materialize connection (its cluster applies to every session).
+    :param s3_hook: Hook used for the uploads (credentials, endpoint, upload arguments).
+    """
+
+    marks_folder_first = True
+
+    def __init__(self, request: ExportRequest, mz_hook: MaterializeHook, s3_hook: S3Hook) -> None:
+        self.request = request
+        self.mz_hook = mz_hook
+        self.s3_hook = s3_hook
+        self._flavor = ServerFlavor.POSTGRES
+        self._plan: ExportPlan | None = None
+        self._reader: SnapshotReader | None = None
+        self._files: list[Any] = []
+
+    @property
+    def written_by(self) -> str:
+        return self._reader.name if self._reader is not None else "client"
+
+    def prepare(self, folder: OutputFolder) -> None:
+        """Describe the query and fix the output schema; pick the reader."""
+        self._flavor, columns = describe_columns(self.mz_hook, self.request.select)
+        self._plan = plan_export(columns, self._flavor)
+        self._reader = choose_reader(self.request.reader, self.mz_hook)
+
+    def write(self, folder: OutputFolder) -> None:
+        plan, reader = self._plan, self._reader
+        assert plan is not None and reader is not None, "prepare() first"
+        read_sql = wrap_select(self.request.select, plan.column_aliases, plan.select_list)
+        log.info("Exporting %d column(s) with the %s reader: %s", len(plan.columns), reader.name, read_sql)
+        limit_malloc_arenas()  # before the reader and upload threads start
+        progress = _Progress(self.request.progress_interval_seconds)
+        target = self.request.folder
+        writer = RollingParquetWriter(
+            schema=plan.schema,
+            max_file_size=self.request.max_file_size,
+            compression=self.request.compression,
+            open_sink=lambda name: S3ObjectStream(self.s3_hook, target.bucket, target.key(name)),
+            on_file_written=lambda f: log.info(
+                "Wrote %s: %d rows, %d bytes", target.key_uri(f.name), f.rows, f.bytes
+            ),
+        )
+        batches = reader.batches(
+            read_sql, plan.read_types, self.mz_hook.session_setup_statements(), self._flavor
+        )
+        self._files = _drain_into(batches, plan, writer, progress)
+
+    def collect(self, folder: OutputFolder) -> WrittenOutput:
+        assert self._plan is not None and self._reader is not None, "write() first"
+        return WrittenOutput(
+            files=list(self._files),
+            rows=sum(f.rows or 0 for f in self._files),
+            schema=schema_entries(self._plan.schema),
+            snapshot_timestamp=self._reader.snapshot_timestamp,
+        )
+
+    def cancel(self) -> None:
+        """Nothing to cancel on the server: a killed task process ends its read with it."""
+
+
+def _drain_into(
+    batches: Iterator[pa.RecordBatch], plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
+) -> list[Any]:
+    """Read ``batches`` on a thread and write them converted; return the files written."""
+    queued: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
+    stop = threading.Event()
+    producer = threading.Thread(
+        target=_produce, args=(batches, queued, stop), name="snapshot-reader", daemon=True
+    )
+    producer.start()
+    try:
+        while True:
+            item = queued.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            writer.write(plan.convert(item))
+            progress.rows += item.num_rows
+            progress.maybe_log(writer)
+        return writer.close()
+    except BaseException as error:
+        writer.abort(error)
+        raise
+    finally:
+        stop.set()
+        producer.join(timeout=60)

@@ -1,0 +1,1 @@
+"""Native mode: Materialize writes the files itself with ``COPY ... TO 's3://...'``."""

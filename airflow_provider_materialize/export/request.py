@@ -1,0 +1,254 @@
+"""One validated export request, built from the operator's arguments after Airflow rendered them.
+
+Every rule about the arguments lives here. What differs between the modes is data
+(:data:`MODE_RULES`), not branches. :func:`build_request` applies all rules once the templated
+arguments are rendered (in ``execute``); :func:`check_untemplated_arguments` applies, when the DAG
+is parsed, only the rules whose inputs are never rendered.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.s3_folder import S3Folder
+from airflow_provider_materialize.export.sizes import parse_size
+from airflow_provider_materialize.sql import copy_relation, has_top_level_order_by, source_select
+
+DEFAULT_MAX_FILE_SIZE = 256_000_000  # Materialize's default for COPY ... TO 's3://...'
+COMPRESSIONS = ("snappy", "zstd", "gzip", "lz4", "none")
+READERS = ("auto", "adbc", "csv")
+_CSV_OPTIONS = ("csv_header", "csv_delimiter", "csv_quote")
+
+
+class ExportMode(enum.Enum):
+    """Who writes the files: the worker (client) or Materialize's ``COPY ... TO 's3://...'`` (native)."""
+
+    CLIENT = "client"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True)
+class ModeRules:
+    """What one mode accepts."""
+
+    formats: tuple[str, ...]
+    min_file_size: int
+    max_file_size: int | None
+    size_limits_text: str  # the limits as the error message states them
+    own_options: tuple[str, ...]  # arguments no other mode accepts
+    bucket_root_allowed: bool
+    order_by_allowed: bool
+
+
+MODE_RULES = {
+    ExportMode.CLIENT: ModeRules(
+        formats=("parquet",),
+        min_file_size=1_000_000,  # per-file overhead stays negligible
+        max_file_size=None,
+        size_limits_text="at least 1MB in client mode",
+        own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config"),
+        bucket_root_allowed=True,
+        order_by_allowed=True,
+    ),
+    ExportMode.NATIVE: ModeRules(
+        formats=("parquet", "csv"),
+        # Materialize's COPY TO S3 limits; it counts MB and GB in powers of 1000 here
+        min_file_size=16_000_000,
+        max_file_size=4_000_000_000,
+        size_limits_text="between 16MB and 4GB in native mode (Materialize's limits)",
+        own_options=_CSV_OPTIONS,
+        bucket_root_allowed=False,
+        order_by_allowed=False,
+    ),
+}
+_ALL_FORMATS = tuple(dict.fromkeys(f for rules in MODE_RULES.values() for f in rules.formats))
+_MODE_SWITCH = {
+    ExportMode.CLIENT: "leave out aws_connection= for client mode",
+    ExportMode.NATIVE: "give aws_connection= for native mode",
+}
+_REFUSED_OPTIONS = {
+    ExportMode.NATIVE: "{names} only apply to client mode: in native mode Materialize writes the files "
+    "itself (snappy Parquet, with its AWS connection; use the bucket's default encryption). "
+    "Remove them, or leave out aws_connection= for client mode",
+    ExportMode.CLIENT: "{names} only apply to format='csv' in native mode; remove them, or give "
+    "aws_connection= and format='csv'",
+}
+
+
+@dataclass(frozen=True)
+class ExportArguments:
+    """The operator's arguments as given (templated ones rendered once the task runs)."""
+
+    source: Any = None
+    query: Any = None
+    s3_uri: Any = None
+    aws_connection: Any = None
+    cluster: Any = None
+    max_file_size: Any = DEFAULT_MAX_FILE_SIZE
+    file_format: Any = "parquet"
+    compression: Any = "snappy"
+    overwrite: Any = False
+    csv_header: Any = None
+    csv_delimiter: Any = None
+    csv_quote: Any = None
+    s3_extra_args: Any = None
+    s3_transfer_config: Any = None
+    reader: Any = "auto"
+    progress_interval: Any = 30.0
+
+    def given_options(self) -> list[str]:
+        """Names of the mode-specific options set to anything but their default."""
+        defaults = ExportArguments()
+        mode_options = {name for rules in MODE_RULES.values() for name in rules.own_options}
+        return [
+            name
+            for name in sorted(mode_options)
+            if getattr(self, name) not in (None, {}, getattr(defaults, name))
+        ]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Everything one export needs to know, validated."""
+
+    mode: ExportMode
+    select: str  # the SELECT that defines the snapshot
+    copy_relation: str  # the same rows as COPY reads them: a quoted name or a parenthesised query
+    folder: S3Folder
+    identity: RunIdentity
+    max_file_size: int
+    file_format: str = "parquet"
+    cluster: str | None = None
+    overwrite: bool = False
+    progress_interval_seconds: float = 30.0
+    compression: str = "snappy"
+    reader: str = "auto"
+    s3_extra_args: dict[str, Any] = field(default_factory=dict)
+    s3_transfer_config: dict[str, Any] = field(default_factory=dict)
+    aws_connection: str | None = None
+    csv_options: dict[str, str | bool] = field(default_factory=dict)
+
+
+def check_untemplated_arguments(arguments: ExportArguments) -> None:
+    """The checks that can run when the DAG is parsed: arguments Airflow never renders.
+
+    The mode is only known here when ``aws_connection`` is None (client mode); otherwise the
+    mode-specific rules wait for :func:`build_request`.
+    """
+    if arguments.source is None and arguments.query is None:
+        source_select(None, None)  # neither given: no rendering can change that
+    mode = ExportMode.CLIENT if arguments.aws_connection is None else None
+    _check_options(arguments, mode)
+
+
+def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRequest:
+    """Apply every rule to the rendered arguments; raise ``ValueError`` naming the fix."""
+    source = _optional_text("source", arguments.source)
+    query = _optional_text("query", arguments.query)
+    aws_connection = _optional_text("aws_connection", arguments.aws_connection)
+    mode = ExportMode.NATIVE if aws_connection else ExportMode.CLIENT
+    rules = MODE_RULES[mode]
+    file_format, compression, csv_options = _check_options(arguments, mode)
+    select = source_select(source, query)
+    folder = S3Folder.parse(arguments.s3_uri)
+    if not folder.prefix and not rules.bucket_root_allowed:
+        raise ValueError(
+            f"s3_uri {arguments.s3_uri!r} is a bucket root: {mode.value} mode needs a folder, "
+            "e.g. s3://bucket/exports/"
+        )
+    if query is not None and not rules.order_by_allowed and has_top_level_order_by(query):
+        raise ValueError(
+            "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "
+            "(files are written in parallel, so no order would survive anyway)"
+        )
+    return ExportRequest(
+        mode=mode,
+        select=select,
+        copy_relation=copy_relation(source, query),
+        folder=folder,
+        identity=identity,
+        max_file_size=_check_file_size(parse_size(arguments.max_file_size), rules),
+        file_format=file_format,
+        cluster=_optional_text("cluster", arguments.cluster),
+        overwrite=bool(arguments.overwrite),
+        progress_interval_seconds=float(arguments.progress_interval),
+        compression=compression,
+        reader=arguments.reader,
+        s3_extra_args=dict(arguments.s3_extra_args or {}),
+        s3_transfer_config=dict(arguments.s3_transfer_config or {}),
+        aws_connection=aws_connection,
+        csv_options=csv_options,
+    )
+
+
+def _optional_text(name: str, value: Any) -> str | None:
+    """A rendered text argument: None or empty mean "not given"."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, but it rendered to {type(value).__name__} {value!r}")
+    return value
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...], hint: str = "") -> str:
+    normalised = value.lower() if isinstance(value, str) else value
+    if normalised not in choices:
+        raise ValueError(f"{name} {value!r} is not supported{hint}; choose one of {', '.join(choices)}")
+    return normalised
+
+
+def _check_options(
+    arguments: ExportArguments, mode: ExportMode | None
+) -> tuple[str, str, dict[str, str | bool]]:
+    """The format, compression and CSV options; with ``mode`` None, only mode-independent rules."""
+    _check_choice("reader", arguments.reader, READERS)
+    compression = _check_choice("compression", arguments.compression or "none", COMPRESSIONS)
+    if mode is None:
+        file_format = _check_choice("format", arguments.file_format, _ALL_FORMATS)
+    else:
+        rules = MODE_RULES[mode]
+        other = [m for m in MODE_RULES if m is not mode and arguments.file_format in MODE_RULES[m].formats]
+        hint = f" in {mode.value} mode"
+        if other:
+            hint += (
+                f" ({arguments.file_format} is available in {other[0].value} mode: {_MODE_SWITCH[other[0]]})"
+            )
+        file_format = _check_choice("format", arguments.file_format, rules.formats, hint)
+        refused = [name for name in arguments.given_options() if name not in rules.own_options]
+        if refused:
+            raise ValueError(_REFUSED_OPTIONS[mode].format(names=", ".join(refused)))
+    return file_format, compression, _csv_options(arguments, file_format)
+
+
+def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str | bool]:
+    """The CSV options as COPY option names; refused for Parquet."""
+    given = [name for name in _CSV_OPTIONS if getattr(arguments, name) is not None]
+    if file_format != "csv":
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} only apply to format='csv'; remove them or set format='csv'"
+            )
+        return {}
+    options: dict[str, str | bool] = {}
+    if arguments.csv_header is not None:
+        options["HEADER"] = bool(arguments.csv_header)
+    for name, option in (("csv_delimiter", "DELIMITER"), ("csv_quote", "QUOTE")):
+        value = getattr(arguments, name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+            raise ValueError(f"{name} must be a single character other than a line break, got {value!r}")
+        options[option] = value
+    if arguments.csv_delimiter is not None and arguments.csv_delimiter == arguments.csv_quote:
+        raise ValueError("csv_delimiter and csv_quote must be different characters")
+    return options
+
+
+def _check_file_size(size: int, rules: ModeRules) -> int:
+    too_large = rules.max_file_size is not None and size > rules.max_file_size
+    if size < rules.min_file_size or too_large:
+        raise ValueError(f"max_file_size must be {rules.size_limits_text}, got {size:,} bytes")
+    return size

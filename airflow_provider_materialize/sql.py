@@ -1,0 +1,267 @@
+"""All SQL the provider sends, in one place.
+
+Materialize speaks the PostgreSQL wire protocol but differs in how a consistent read is taken,
+how the compute cluster is chosen and how the snapshot timestamp is learnt. Every statement that
+depends on which server we talk to is built here, so the rest of the code never writes SQL text
+itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+MATERIALIZE_DEFAULT_PORT = 6875
+MATERIALIZE_DEFAULT_USER = "materialize"
+MATERIALIZE_DEFAULT_DATABASE = "materialize"
+
+
+class ServerFlavor(enum.Enum):
+    """Which server is on the other end of the wire."""
+
+    MATERIALIZE = "materialize"
+    POSTGRES = "postgres"
+
+
+# Detection: ``mz_version()`` only exists in Materialize; PostgreSQL answers "undefined function".
+DETECT_MATERIALIZE_SQL = "SELECT mz_version()"
+POSTGRES_VERSION_SQL = "SHOW server_version"
+
+# In Materialize the first SELECT of a read-only transaction fixes the timestamp for the whole
+# transaction, and mz_now() inside it returns that timestamp. mz_now() touches no object, so it may
+# follow the data read without leaving the transaction's time domain.
+SNAPSHOT_BEGIN_SQL = {
+    ServerFlavor.MATERIALIZE: "BEGIN READ ONLY",
+    ServerFlavor.POSTGRES: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+}
+SNAPSHOT_TIMESTAMP_SQL = "SELECT mz_now()::text"
+SNAPSHOT_END_SQL = "COMMIT"
+# CSV carries timestamptz as text in the session's time zone: make it UTC (Materialize always is).
+CSV_SESSION_SQL: dict[ServerFlavor, list[str]] = {
+    ServerFlavor.MATERIALIZE: [],
+    ServerFlavor.POSTGRES: ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'"],
+}
+
+_UNQUOTED_PART = r"[A-Za-z_][A-Za-z0-9_$]*"
+_QUOTED_PART = r'"(?:[^"\x00]|"")+"'
+_NAME_PART = re.compile(rf"\s*({_UNQUOTED_PART}|{_QUOTED_PART})\s*")
+_MAX_NAME_PARTS = 3  # database.schema.object
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_QUERY_START = re.compile(r"(\(\s*)*(select|with|values|table)\b", re.IGNORECASE)
+
+
+def quote_ident(name: str) -> str:
+    """Quote one identifier the way PostgreSQL and Materialize both read it."""
+    if "\x00" in name:
+        raise ValueError("identifiers cannot contain NUL characters")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parse_qualified_name(source: str) -> list[str]:
+    """Split ``[database.][schema.]object`` into its parts, with SQL's rules for quoting and case.
+
+    Unquoted parts fold to lower case, quoted parts keep their text (``""`` stands for ``"``).
+    Anything else -- a statement separator, a fourth part, an empty part -- is rejected.
+    """
+    parts: list[str] = []
+    position = 0
+    while True:
+        match = _NAME_PART.match(source, position)
+        if match is None:
+            break
+        token = match.group(1)
+        parts.append(token[1:-1].replace('""', '"') if token.startswith('"') else token.lower())
+        position = match.end()
+        if position < len(source) and source[position] == ".":
+            position += 1
+            continue
+        break
+    if not parts or position != len(source) or source.rstrip().endswith("."):
+        raise ValueError(
+            f"source {source!r} is not a table or view name: expected [database.][schema.]name, "
+            'with "double quotes" around names that have other characters; use query= for a SELECT'
+        )
+    if len(parts) > _MAX_NAME_PARTS:
+        raise ValueError(
+            f"source {source!r} has {len(parts)} name parts; at most 3 are allowed (database.schema.name)"
+        )
+    return parts
+
+
+def quote_qualified_name(source: str) -> str:
+    """Return ``source`` with every part quoted, ready to put into a statement."""
+    return ".".join(quote_ident(part) for part in parse_qualified_name(source))
+
+
+def normalise_query(query: str) -> str:
+    """Check that ``query`` is one SELECT-like statement and strip a trailing semicolon.
+
+    Comments may come before it (``.sql`` files often start with one). A line comment at its end
+    gets a line break after it, so that it cannot swallow what the provider writes after the query.
+    """
+    text = query.strip().rstrip(";").rstrip()
+    if not _QUERY_START.match(text, _LEADING_COMMENTS.match(text).end()):  # type: ignore[union-attr]
+        raise ValueError(
+            "query must be a SELECT statement (SELECT, WITH ... SELECT, VALUES or TABLE); "
+            "use source= for a table or view name"
+        )
+    return text + "\n" if "--" in text else text
+
+
+def source_select(source: str | None, query: str | None) -> str:
+    """The SELECT statement that reads the snapshot, from exactly one of ``source`` and ``query``."""
+    if (source is None) == (query is None):
+        raise ValueError("give exactly one of source= (a table or view name) or query= (a SELECT statement)")
+    if source is not None:
+        return f"SELECT * FROM {quote_qualified_name(source)}"
+    assert query is not None
+    return normalise_query(query)
+
+
+def wrap_select(select: str, column_aliases: list[str], select_list: list[str]) -> str:
+    """Re-select the columns of ``select`` under unique aliases, with per-column expressions.
+
+    ``column_aliases`` renames the subquery's columns positionally (so duplicate names in the user's
+    query stop being ambiguous); ``select_list`` holds one expression per column over those names.
+    """
+    aliases = ", ".join(quote_ident(name) for name in column_aliases)
+    return f"SELECT {', '.join(select_list)} FROM ({select}) AS _mz_export ({aliases})"
+
+
+def describe_sql(select: str) -> str:
+    """A query that returns ``select``'s columns and no rows (for the column metadata)."""
+    return f"SELECT * FROM ({select}) AS _mz_describe LIMIT 0"
+
+
+def type_names_sql(oids: list[int]) -> str:
+    """Type names of the given type OIDs, with the element type name for array types."""
+    listed = ", ".join(str(int(oid)) for oid in oids)
+    return (
+        "SELECT t.oid::int8, t.typname::text, e.typname::text FROM pg_catalog.pg_type t "
+        "LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' "
+        f"WHERE t.oid IN ({listed})"
+    )
+
+
+def text_expression(column: str) -> str:
+    """Select a column as text: numeric, jsonb and Materialize-only scalars travel fastest and exactly so."""
+    return f"{quote_ident(column)}::text"
+
+
+def text_array_expression(column: str) -> str:
+    return f"{quote_ident(column)}::text[]"
+
+
+def array_dimensions_expression(column: str) -> str:
+    """Number of dimensions of an array column, 0 for empty arrays.
+
+    The binary reader flattens multi-dimensional arrays, so the count travels beside them.
+    ``array_ndims`` is PostgreSQL's; on Materialize it is *unconfirmed* here (the opt-in suite checks it).
+    """
+    return f"coalesce(array_ndims({quote_ident(column)}), 0)"
+
+
+def set_cluster_sql(cluster: str) -> str:
+    """Route this session's queries to ``cluster`` (Materialize only)."""
+    return f"SET cluster = {quote_ident(cluster)}"
+
+
+def copy_csv_to_stdout_sql(select: str) -> str:
+    """Stream a SELECT's rows as CSV (Materialize accepts COPY of a query, not of a bare name)."""
+    return f"COPY ({select}) TO STDOUT (FORMAT csv)"
+
+
+# --- Native mode: Materialize writes the files itself (COPY ... TO 's3://...') ---------------------
+
+_ORDER_BY = re.compile(r"order\s+by\b", re.IGNORECASE)
+_SKIPPED_TEXT = re.compile(
+    r"'(?:[^']|'')*'"  # string literal
+    r'|"(?:[^"]|"")*"'  # quoted identifier
+    r"|--[^\n]*"  # line comment
+    r"|/\*.*?\*/"  # block comment
+    r"|\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$",  # dollar-quoted string
+    re.DOTALL,
+)
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal holding ``value`` (quotes doubled; standard-conforming strings)."""
+    if "\x00" in value:
+        raise ValueError("string literals cannot contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def has_top_level_order_by(query: str) -> bool:
+    """Whether ``query`` sorts its result (ORDER BY outside parentheses, strings and comments).
+
+    Materialize rejects ORDER BY in ``COPY ... TO 's3://...'``; a window's ``OVER (ORDER BY ...)``
+    or a subquery's ORDER BY is fine and is not reported.
+    """
+    text = _SKIPPED_TEXT.sub(" ", query)
+    depth = 0
+    top_level: list[str] = []
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        top_level.append(char if depth == 0 and char != ")" else " ")
+    return _ORDER_BY.search("".join(top_level)) is not None
+
+
+def copy_to_s3_sql(
+    relation: str,
+    target_uri: str,
+    aws_connection: str,
+    file_format: str,
+    max_file_size: int,
+    csv_options: dict[str, str | bool] | None = None,
+) -> str:
+    """The one ``COPY ... TO 's3://...'`` statement of a native export.
+
+    ``relation`` is a quoted object name or a parenthesised query; ``target_uri`` becomes a string
+    literal and ``aws_connection`` a quoted (optionally qualified) name, so none of them can change
+    the statement. ``csv_options`` maps HEADER, DELIMITER or QUOTE to their values.
+    """
+    options = [
+        f"AWS CONNECTION = {quote_qualified_name(aws_connection)}",
+        f"FORMAT = {quote_literal(file_format)}",
+        f"MAX FILE SIZE = {int(max_file_size)}",
+    ]
+    for name, value in (csv_options or {}).items():
+        if name not in ("HEADER", "DELIMITER", "QUOTE"):
+            raise ValueError(f"unknown CSV option {name!r}")
+        rendered = ("true" if value else "false") if isinstance(value, bool) else quote_literal(value)
+        options.append(f"{name} = {rendered}")
+    return f"COPY {relation} TO {quote_literal(target_uri)} WITH ({', '.join(options)})"
+
+
+def copy_relation(source: str | None, query: str | None) -> str:
+    """What COPY reads: the quoted object name, or the query in parentheses."""
+    if source is not None:
+        return quote_qualified_name(source)
+    return f"({source_select(None, query)})"
+
+
+def create_aws_connection_sql(name: str, options: dict[str, str], secret_options: dict[str, str]) -> str:
+    """``CREATE CONNECTION ... TO AWS`` with literal ``options`` and SECRET-valued ``secret_options``.
+
+    Option names are fixed words chosen by the caller (e.g. ``ASSUME ROLE ARN``, ``REGION``).
+    """
+    rendered = [f"{option} = {quote_literal(value)}" for option, value in options.items()]
+    rendered += [
+        f"{option} = SECRET {quote_qualified_name(secret)}" for option, secret in secret_options.items()
+    ]
+    return f"CREATE CONNECTION IF NOT EXISTS {quote_qualified_name(name)} TO AWS ({', '.join(rendered)})"
+
+
+def create_secret_sql(name: str, value: str) -> list[str]:
+    """Statements that create the secret ``name`` or replace its value."""
+    return [
+        f"CREATE SECRET IF NOT EXISTS {quote_qualified_name(name)} AS {quote_literal(value)}",
+        f"ALTER SECRET {quote_qualified_name(name)} AS {quote_literal(value)}",
+    ]
+
+
+def validate_connection_sql(name: str) -> str:
+    return f"VALIDATE CONNECTION {quote_qualified_name(name)}"

@@ -1,0 +1,205 @@
+"""Column metadata -> parity schema, and the vectorised conversions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from airflow_provider_materialize.export.client.conversions import ValueConversionError
+from airflow_provider_materialize.export.client.type_plan import (
+    UnsupportedColumnsError,
+    plan_export,
+    unique_names,
+)
+from airflow_provider_materialize.export.describe import DescribedColumn
+from airflow_provider_materialize.sql import ServerFlavor
+
+PG = ServerFlavor.POSTGRES
+MZ = ServerFlavor.MATERIALIZE
+
+
+def _numeric_typmod(precision: int, scale: int) -> int:
+    return ((precision << 16) | scale) + 4
+
+
+@pytest.mark.parametrize(
+    ("column", "arrow_type", "mz_name", "expression"),
+    [
+        (DescribedColumn("c", "bool"), pa.bool_(), "boolean", '"c"'),
+        (DescribedColumn("c", "int2"), pa.int16(), "smallint", '"c"'),
+        (DescribedColumn("c", "int4"), pa.int32(), "integer", '"c"'),
+        (DescribedColumn("c", "int8"), pa.int64(), "bigint", '"c"'),
+        (DescribedColumn("c", "uint2"), pa.uint16(), "uint2", '"c"::text'),
+        (DescribedColumn("c", "uint4"), pa.uint32(), "uint4", '"c"::text'),
+        (DescribedColumn("c", "uint8"), pa.uint64(), "uint8", '"c"::text'),
+        (DescribedColumn("c", "float4"), pa.float32(), "real", '"c"'),
+        (DescribedColumn("c", "float8"), pa.float64(), "double", '"c"'),
+        (
+            DescribedColumn("c", "numeric", typmod=_numeric_typmod(18, 4)),
+            pa.decimal128(38, 4),
+            "numeric",
+            '"c"',
+        ),
+        (DescribedColumn("c", "numeric"), pa.decimal128(38, 10), "numeric", '"c"'),
+        (DescribedColumn("c", "text"), pa.large_string(), "text", '"c"'),
+        (DescribedColumn("c", "varchar"), pa.large_string(), "text", '"c"'),
+        (DescribedColumn("c", "varchar", typmod=14), pa.string(), "text", '"c"'),
+        (DescribedColumn("c", "bpchar", typmod=9), pa.string(), "text", '"c"'),
+        (DescribedColumn("c", "bpchar"), pa.large_string(), "text", '"c"'),
+        (DescribedColumn("c", "bytea"), pa.large_binary(), "bytea", '"c"'),
+        (DescribedColumn("c", "uuid"), pa.binary(16), "uuid", '"c"'),
+        (DescribedColumn("c", "jsonb"), pa.large_string(), "jsonb", '"c"::text'),
+        (DescribedColumn("c", "date"), pa.date32(), "date", '"c"'),
+        (DescribedColumn("c", "time"), pa.time64("us"), "time", '"c"'),
+        (DescribedColumn("c", "timestamp"), pa.timestamp("us"), "timestamp", '"c"'),
+        (DescribedColumn("c", "timestamptz"), pa.timestamp("us", tz="+00:00"), "timestamptz", '"c"'),
+        (DescribedColumn("c", "mz_timestamp"), pa.uint64(), "mz_timestamp", '"c"::text'),
+    ],
+)
+def test_parity_table(column, arrow_type, mz_name, expression) -> None:
+    plan = plan_export([column], MZ)
+    field = plan.schema.field("c")
+    assert field.type == arrow_type and field.nullable
+    assert field.metadata == {b"ARROW:extension:name": f"materialize.v1.{mz_name}".encode()}
+    assert plan.select_list == [expression]
+
+
+def test_arrays_are_structs_of_items_and_dimensions() -> None:
+    plan = plan_export(
+        [DescribedColumn("a", "_numeric", element_type_name="numeric", typmod=_numeric_typmod(10, 2))], PG
+    )
+    field = plan.schema.field("a")
+    assert field.metadata[b"ARROW:extension:name"] == b"materialize.v1.array"
+    items, dims = field.type.field("items"), field.type.field("dimensions")
+    assert items.type == pa.list_(pa.decimal128(38, 2)) and not items.nullable
+    assert items.metadata[b"ARROW:extension:name"] == b"materialize.v1.array_items"
+    assert items.type.value_field.metadata[b"ARROW:extension:name"] == b"materialize.v1.numeric"
+    assert dims.type == pa.uint8() and not dims.nullable
+    assert dims.metadata[b"ARROW:extension:name"] == b"materialize.v1.array_dimensions"
+    assert plan.select_list == ['"a"', 'coalesce(array_ndims("a"), 0)']
+    batch = pa.record_batch(
+        [pa.array([["1.5", "2"], None, []]), pa.array([1, 0, 0], pa.int32())], names=["x", "y"]
+    )
+    converted = plan.convert(batch).column(0).to_pylist()
+    assert converted == [
+        {"items": [Decimal("1.50"), Decimal("2.00")], "dimensions": 1},
+        None,
+        {"items": [], "dimensions": 0},
+    ]
+
+
+def test_every_unsupported_column_is_named_with_a_fix() -> None:
+    columns = [
+        DescribedColumn("ok", "int4"),
+        DescribedColumn("iv", "interval"),
+        DescribedColumn("o", "oid"),
+        DescribedColumn("r", "int4range"),
+        DescribedColumn("aa", "_interval", element_type_name="interval"),
+        DescribedColumn("big", "numeric", typmod=_numeric_typmod(80, 40)),
+    ]
+    with pytest.raises(UnsupportedColumnsError) as error:
+        plan_export(columns, MZ)
+    message = str(error.value)
+    assert message.startswith(
+        "Cannot encode the following columns/types: iv (interval), o (oid), "
+        "r (int4range), aa (interval[]), big (numeric)"
+    )
+    assert "col::text" in message
+
+
+def test_unique_names_suffix_duplicates_like_materialize() -> None:
+    assert unique_names(["a", "a", "b", "a"]) == ["a", "a2", "b", "a3"]
+
+
+def _convert(column: DescribedColumn, array: pa.Array, flavor: ServerFlavor = PG) -> list:
+    plan = plan_export([column], flavor)
+    return plan.convert(pa.record_batch([array], names=["c"])).column(0).to_pylist()
+
+
+def test_numeric_text_becomes_exact_decimals() -> None:
+    column = DescribedColumn("c", "numeric", typmod=_numeric_typmod(12, 3))
+    assert _convert(column, pa.array(["1.500", "-0.001", None, "123456789.123"])) == [
+        Decimal("1.500"),
+        Decimal("-0.001"),
+        None,
+        Decimal("123456789.123"),
+    ]
+    assert _convert(DescribedColumn("c", "numeric"), pa.array(["1234"])) == [Decimal("1234.0000000000")]
+
+
+@pytest.mark.parametrize("special", ["NaN", "nan", "Infinity", "-Infinity", "inf"])
+def test_special_numerics_fail_clearly(special) -> None:
+    with pytest.raises(ValueConversionError, match="Cannot represent special numeric value"):
+        _convert(DescribedColumn("c", "numeric"), pa.array(["1", special]))
+
+
+@pytest.mark.parametrize("value", ["0.00000000001", "1" * 29, "-" + "9" * 30 + ".5"])
+def test_decimals_that_do_not_fit_fail_clearly(value) -> None:
+    with pytest.raises(ValueConversionError, match="cannot represent decimal value"):
+        _convert(DescribedColumn("c", "numeric"), pa.array([value]))
+
+
+def test_postgres_jsonb_is_compacted_outside_strings() -> None:
+    value = '{"a": "x, y: z", "b": [1, 2.5], "c": "say \\"hi\\", ok"}'
+    assert _convert(DescribedColumn("c", "jsonb"), pa.array([value, None])) == [
+        '{"a":"x, y: z","b":[1,2.5],"c":"say \\"hi\\", ok"}',
+        None,
+    ]
+    assert _convert(DescribedColumn("c", "jsonb"), pa.array(['{"a": 1}']), MZ) == [
+        '{"a": 1}'
+    ]  # left as Materialize prints it
+
+
+def test_postgres_jsonb_compaction_keeps_row_order_when_only_some_values_need_the_regex() -> None:
+    values = ['{"a": 1}', '{"s": "a b"}', None, '["x", {"t": "\\"q\\" r"}]', '{"u": "\\t"}', '{"k": [1, 2]}']
+    assert _convert(DescribedColumn("c", "jsonb"), pa.array(values)) == [
+        '{"a":1}',
+        '{"s":"a b"}',
+        None,
+        '["x",{"t":"\\"q\\" r"}]',
+        '{"u":"\\t"}',
+        '{"k":[1,2]}',
+    ]
+
+
+def test_postgres_jsonb_compaction_of_slices_empty_arrays_and_null_slots_holding_bytes() -> None:
+    values = pa.array(['{"s": "a b"}', '{"a": 1}', None, '{"k": [1, 2]}', '{"t": "c d"}'])
+    jsonb = DescribedColumn("c", "jsonb")
+    # The values needing the regex are outside the slice, then inside it.
+    assert _convert(jsonb, values.slice(1, 3)) == ['{"a":1}', None, '{"k":[1,2]}']
+    assert _convert(jsonb, values.slice(3, 2)) == ['{"k":[1,2]}', '{"t":"c d"}']
+    assert _convert(jsonb, values.slice(0, 0)) == []
+    assert _convert(jsonb, pa.array([None, None], pa.string())) == [None, None]
+    # A null slot that still holds bytes (allowed by Arrow): values are then searched one by one.
+    data = b'{"a": 1}"x y'
+    offsets = pa.array([0, 8, 12], pa.int32()).buffers()[1]
+    validity = pa.array([True, False]).buffers()[1]
+    odd = pa.StringArray.from_buffers(2, offsets, pa.py_buffer(data), validity, null_count=1)
+    assert _convert(jsonb, odd) == ['{"a":1}', None]
+
+
+def test_infinite_dates_and_timestamps_fail_clearly() -> None:
+    wrapped_infinity = pa.array([-2147472692], pa.int32()).view(pa.date32())
+    with pytest.raises(ValueConversionError, match="infinity"):
+        _convert(DescribedColumn("c", "date"), wrapped_infinity)
+    assert _convert(DescribedColumn("c", "date"), pa.array([dt.date(1, 1, 1), None])) == [
+        dt.date(1, 1, 1),
+        None,
+    ]
+    wrapped = pa.array([-9222425352054775809], pa.int64()).view(pa.timestamp("us", tz="UTC"))
+    with pytest.raises(ValueConversionError, match="infinity"):
+        _convert(DescribedColumn("c", "timestamptz"), wrapped)
+
+
+def test_reader_extension_types_are_unwrapped() -> None:
+    uuid_array = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([b"\x01" * 16], pa.binary(16)))
+    assert _convert(DescribedColumn("c", "uuid"), uuid_array) == [b"\x01" * 16]
+
+
+def test_a_batch_with_the_wrong_width_is_refused() -> None:
+    plan = plan_export([DescribedColumn("c", "int4")], PG)
+    with pytest.raises(ValueError, match="did the source change"):
+        plan.convert(pa.record_batch([pa.array([1]), pa.array([2])], names=["a", "b"]))
