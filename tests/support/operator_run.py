@@ -42,11 +42,13 @@ class FakeTaskInstance:
         self.pushed[key] = value
 
 
-def run_operator(try_number: int = 1, task_id: str = "export", **kwargs: Any) -> dict[str, Any]:
-    """Build the operator from ``kwargs`` and run its ``execute`` as try ``try_number``."""
+def run_operator(
+    try_number: int = 1, task_id: str = "export", run_id: str = "manual__test", **kwargs: Any
+) -> dict[str, Any]:
+    """Build the operator from ``kwargs`` and run its ``execute`` as try ``try_number`` of ``run_id``."""
     from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
 
     kwargs.setdefault("progress_interval", 0.0)
     operator = MaterializeCopyToS3Operator(task_id=task_id, **kwargs)
-    ti = FakeTaskInstance(task_id=task_id, try_number=try_number)
+    ti = FakeTaskInstance(task_id=task_id, try_number=try_number, run_id=run_id)
     return operator.execute({"ti": ti})  # type: ignore[arg-type]
