@@ -36,6 +36,11 @@ SNAPSHOT_BEGIN_SQL = {
 }
 SNAPSHOT_TIMESTAMP_SQL = "SELECT mz_now()::text"
 SNAPSHOT_END_SQL = "COMMIT"
+# Describing a query reads no rows, and nothing it does may write: Materialize refuses writes in a
+# READ ONLY transaction ("transaction in read-only mode", TransactionStatus::add_ops in
+# src/adapter/src/session.rs); it has no SET TRANSACTION READ ONLY, so the mode goes on BEGIN.
+READ_ONLY_BEGIN_SQL = "BEGIN READ ONLY"
+ROLLBACK_SQL = "ROLLBACK"
 # CSV carries timestamptz as text in the session's time zone: make it UTC (Materialize always is).
 CSV_SESSION_SQL: dict[ServerFlavor, list[str]] = {
     ServerFlavor.MATERIALIZE: [],

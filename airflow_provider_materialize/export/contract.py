@@ -3,25 +3,30 @@
 :func:`run_export` owns the target folder from start to end:
 
 1. the mode's writer checks what it needs before anything is written (``prepare``);
-2. the folder must be empty, except for what this try may delete (``overwrite``, or the
-   leftovers of an earlier try of the same task);
-3. ``_INCOMPLETE`` records which try is writing -- before the data where the writer allows it,
-   otherwise right after it (Materialize's COPY refuses a folder that holds anything);
-4. the writer writes the data files, then reports what the folder holds (``collect``);
-5. ``_manifest.json`` lists the files and is the completion signal; the marker is removed last.
+2. the folder must be empty, except for what this try may replace (``overwrite``, the leftovers of
+   an earlier try of the same task, or its complete output when the task was cleared);
+3. the try claims the folder: ``_INCOMPLETE``, written atomically with a token of its own
+   (:mod:`~airflow_provider_materialize.export.ownership`) -- before the data where the writer
+   allows it, otherwise right after it (Materialize's COPY refuses a folder that holds anything);
+4. the writer writes its data files and reports them (``write``, ``collect``);
+5. what other tries left is deleted, the files are checked in S3, ``_manifest.json`` is written
+   as the completion signal, and the marker is removed last.
 
-A failed try leaves the marker and no manifest, so a reader never takes its files for a result.
+A failed try leaves its marker and no manifest, so a reader never takes its files for a result.
+A try that lost the folder to another deletes only its own files.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_materialize.export.output_folder import OutputFolder
+from airflow_provider_materialize.export.ownership import FolderClaim, FolderLostError, Takeover
 from airflow_provider_materialize.export.result import ExportResult, WrittenFile
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from airflow_provider_materialize.export.request import ExportRequest
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -57,8 +63,8 @@ class ModeWriter(Protocol):
     def prepare(self, folder: OutputFolder) -> None:
         """Every check that can fail before the folder is touched."""
 
-    def write(self, folder: OutputFolder) -> None:
-        """Write the data files into the folder."""
+    def write(self, claim: FolderClaim) -> None:
+        """Write the data files into the folder (named with ``claim.data_file_name`` where it can)."""
 
     def collect(self, folder: OutputFolder) -> WrittenOutput:
         """What was written, checked; called once the marker is in place."""
@@ -71,19 +77,24 @@ def run_export(request: ExportRequest, writer: ModeWriter, s3_hook: S3Hook) -> E
     """Run one export into ``request.folder`` following the output contract."""
     started = time.monotonic()
     folder = OutputFolder(s3_hook, request.folder)
+    claim = FolderClaim(folder, request.identity)
     writer.prepare(folder)
-    folder.prepare(request.identity, request.overwrite)
+    takeover = claim.inspect(request.overwrite)
     if writer.marks_folder_first:
-        folder.write_marker(request.identity)
-        writer.write(folder)
+        claim.claim(takeover)
+        _while_owned(claim, lambda: writer.write(claim))
     else:
+        # The writer needs the folder empty: what this try may replace goes before it writes.
+        folder.delete_keys(takeover.keys, "replaced")
         try:
-            writer.write(folder)
+            writer.write(claim)
         except BaseException as error:
-            folder.mark_leftovers(request.identity, error)
+            failure = error
+            if folder.list_keys():  # what the writer left is marked for the task's retry to replace
+                _keep_first_error(lambda: claim.claim(Takeover(keys=[]), error=failure))
             raise
-        folder.write_marker(request.identity)
-    output = writer.collect(folder)
+        claim.claim(Takeover(keys=[]))
+    output = _while_owned(claim, lambda: writer.collect(folder))
 
     result = ExportResult(
         folder=request.folder,
@@ -95,8 +106,11 @@ def run_export(request: ExportRequest, writer: ModeWriter, s3_hook: S3Hook) -> E
         written_by=writer.written_by,
         snapshot_timestamp=output.snapshot_timestamp,
     )
-    result.manifest_uri = folder.write_manifest(result.manifest(request.identity, datetime.now(UTC)))
-    folder.remove_marker()
+    manifest = result.manifest(request.identity, claim.token, datetime.now(UTC))
+    files = {f.name: f.bytes for f in output.files}
+    _while_owned(claim, lambda: claim.remove_others(set(files)))
+    result.manifest_uri = _while_owned(claim, lambda: claim.publish(manifest, files))
+    claim.release()
     result.duration_seconds = time.monotonic() - started
     log.info(
         "Exported %d rows into %d file(s), %.1f MB, to %s in %.1fs (%s mode, written by %s)",
@@ -109,3 +123,27 @@ def run_export(request: ExportRequest, writer: ModeWriter, s3_hook: S3Hook) -> E
         writer.written_by,
     )
     return result
+
+
+def _while_owned(claim: FolderClaim, step: Callable[[], _T]) -> _T:
+    """Run ``step``; if it fails because another try took the folder, delete this try's files."""
+    try:
+        return step()
+    except BaseException as error:
+        lost = isinstance(error, FolderLostError) or _keep_first_error(lambda: not claim.is_owned())
+        if lost:
+            _keep_first_error(claim.abandon)
+            if not isinstance(error, FolderLostError):
+                raise FolderLostError(
+                    f"{claim.folder.folder.uri} was taken over while writing: {error}"
+                ) from error
+        raise
+
+
+def _keep_first_error(action: Callable[[], Any]) -> Any:
+    """Run a clean-up ``action`` after a failure; its own failure is logged, never raised over the first."""
+    try:
+        return action()
+    except Exception as error:
+        log.warning("Clean-up after a failed export did not complete: %s", error)
+        return None

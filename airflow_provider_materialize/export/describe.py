@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_materialize.sql import ServerFlavor, describe_sql, type_names_sql
+from airflow_provider_materialize.hooks.materialize import execute_one
+from airflow_provider_materialize.sql import (
+    READ_ONLY_BEGIN_SQL,
+    ROLLBACK_SQL,
+    ServerFlavor,
+    describe_sql,
+    type_names_sql,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_materialize.hooks.materialize import MaterializeHook
@@ -36,19 +43,26 @@ class DescribedColumn:
 
 
 def describe_columns(mz_hook: MaterializeHook, select: str) -> tuple[ServerFlavor, list[DescribedColumn]]:
-    """The server's flavour and the columns ``select`` returns, without reading any row."""
+    """The server's flavour and the columns ``select`` returns, without reading any row.
+
+    This is the first statement that carries the user's text. It is sent with the extended protocol
+    inside a READ ONLY transaction that is rolled back, so text that holds a second statement, or
+    that would write, is refused before anything else runs (``StatementRefusedError``).
+    """
     with mz_hook.get_conn() as conn:
         flavor, _ = mz_hook.server_info
+        conn.autocommit = True
         cursor = conn.cursor()
-        cursor.execute(describe_sql(select))
+        execute_one(cursor, READ_ONLY_BEGIN_SQL)
+        execute_one(cursor, describe_sql(select))
         description = list(cursor.description or [])
         typmods = [cursor.pgresult.fmod(i) for i in range(len(description))]
         oids = sorted({int(column.type_code) for column in description})
         type_names: dict[int, tuple[str, str | None]] = {}
         if oids:
-            cursor.execute(type_names_sql(oids))
+            execute_one(cursor, type_names_sql(oids))
             type_names = {int(oid): (name, element) for oid, name, element in cursor.fetchall()}
-        conn.rollback()
+        execute_one(cursor, ROLLBACK_SQL)
     columns = []
     for column, typmod in zip(description, typmods, strict=True):
         type_name, element = type_names.get(int(column.type_code), (f"oid {column.type_code}", None))

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.s3_folder import S3Folder
 from airflow_provider_materialize.export.sizes import parse_size
 from airflow_provider_materialize.sql import copy_relation, has_top_level_order_by, source_select
@@ -39,7 +39,6 @@ class ModeRules:
     max_file_size: int | None
     size_limits_text: str  # the limits as the error message states them
     own_options: tuple[str, ...]  # arguments no other mode accepts
-    bucket_root_allowed: bool
     order_by_allowed: bool
 
 
@@ -50,7 +49,6 @@ MODE_RULES = {
         max_file_size=None,
         size_limits_text="at least 1MB in client mode",
         own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config"),
-        bucket_root_allowed=True,
         order_by_allowed=True,
     ),
     ExportMode.NATIVE: ModeRules(
@@ -60,7 +58,6 @@ MODE_RULES = {
         max_file_size=4_000_000_000,
         size_limits_text="between 16MB and 4GB in native mode (Materialize's limits)",
         own_options=_CSV_OPTIONS,
-        bucket_root_allowed=False,
         order_by_allowed=False,
     ),
 }
@@ -154,11 +151,6 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
     file_format, compression, csv_options = _check_options(arguments, mode)
     select = source_select(source, query)
     folder = S3Folder.parse(arguments.s3_uri)
-    if not folder.prefix and not rules.bucket_root_allowed:
-        raise ValueError(
-            f"s3_uri {arguments.s3_uri!r} is a bucket root: {mode.value} mode needs a folder, "
-            "e.g. s3://bucket/exports/"
-        )
     if query is not None and not rules.order_by_allowed and has_top_level_order_by(query):
         raise ValueError(
             "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from airflow_provider_materialize.export.output_folder import RunIdentity
+    from airflow_provider_materialize.export.ownership import RunIdentity
     from airflow_provider_materialize.export.s3_folder import S3Folder
 
 # Field metadata key naming each column's Materialize type (materialize.v1.<type>), as native COPY writes it
@@ -78,7 +78,7 @@ class ExportResult:
             "duration_seconds": round(self.duration_seconds, 3),
         }
 
-    def manifest(self, identity: RunIdentity, completed_at: datetime) -> dict[str, Any]:
+    def manifest(self, identity: RunIdentity, token: str, completed_at: datetime) -> dict[str, Any]:
         entries = self.file_entries()
         return {
             "format": self.file_format,
@@ -97,7 +97,9 @@ class ExportResult:
                 "dag_id": identity.dag_id,
                 "run_id": identity.run_id,
                 "task_id": identity.task_id,
+                "map_index": identity.map_index,
                 "try_number": identity.try_number,
+                "token": token,
                 "reader": self.written_by,
             },
             "completed_at": completed_at.isoformat(),

@@ -22,6 +22,9 @@ from airflow_provider_materialize.sql import (
 )
 
 _UNDEFINED_FUNCTION = "42883"
+_READ_ONLY_TRANSACTION = "25006"
+# PostgreSQL answers a Parse of several statements with 42601, Materialize with XX000, both saying:
+_MULTIPLE_COMMANDS = "cannot insert multiple commands into a prepared statement"
 # libpq keywords a connection's extra may carry through to the Arrow (ADBC) reader's URI.
 _LIBPQ_URI_PARAMS = (
     "sslmode",
@@ -35,6 +38,42 @@ _LIBPQ_URI_PARAMS = (
     "keepalives",
     "keepalives_idle",
 )
+
+
+class StatementRefusedError(ValueError):
+    """The server refused user text as more than one statement, or because it would write."""
+
+
+def execute_one(cursor: Any, statement: str) -> Any:
+    """Send ``statement`` with the extended query protocol, so the server parses exactly one statement.
+
+    psycopg sends a statement without parameters with the simple protocol, which runs every
+    ``;``-separated statement in the text; asking for binary results makes it use the extended
+    protocol (Parse/Bind/Execute) instead, where a second statement is an error. PostgreSQL and
+    Materialize (``StateMachine::parse`` in src/pgwire/src/protocol.rs) both refuse it.
+    """
+    try:
+        return cursor.execute(statement, binary=True)
+    except Exception as error:
+        refusal = _refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from error
+
+
+def _refusal(error: Exception) -> StatementRefusedError | None:
+    code = getattr(error, "sqlstate", None)
+    if _MULTIPLE_COMMANDS in str(error):
+        return StatementRefusedError(
+            "Refused: the text holds more than one SQL statement, and only one SELECT is exported. "
+            f"Remove the ';' and whatever follows it. (The server said: {str(error).strip()})"
+        )
+    if code == _READ_ONLY_TRANSACTION:
+        return StatementRefusedError(
+            "Refused: the query tried to write, and exports only read (they run in a READ ONLY "
+            f"transaction). Export a plain SELECT. (The server said: {str(error).strip()})"
+        )
+    return None
 
 
 class MaterializeHook(PostgresHook):
@@ -97,7 +136,7 @@ class MaterializeHook(PostgresHook):
             if self._server_info is None:
                 self._server_info = self._detect_server(cursor)
             for statement in self.session_setup_statements():
-                cursor.execute(statement)
+                execute_one(cursor, statement)
             cursor.close()
         finally:
             conn.autocommit = was_autocommit
@@ -220,8 +259,9 @@ class MaterializeHook(PostgresHook):
         statements.append(create_aws_connection_sql(name, given, secrets))
         with self.get_conn() as conn:
             conn.autocommit = True
+            cursor = conn.cursor()
             for statement in statements:
-                conn.execute(statement)
+                execute_one(cursor, statement)
         self.log.info(
             "Materialize AWS connection %s is in place (%s)", name, ", ".join(given) or "no options"
         )
@@ -233,7 +273,7 @@ class MaterializeHook(PostgresHook):
         try:
             with self.get_conn() as conn:
                 conn.autocommit = True
-                conn.execute(validate_connection_sql(name))
+                execute_one(conn.cursor(), validate_connection_sql(name))
         except Exception as error:
             raise RuntimeError(
                 f"Materialize could not validate the AWS connection {name!r}: {error}\n"

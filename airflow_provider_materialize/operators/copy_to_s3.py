@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_materialize.export.client.s3_stream import DEFAULT_TRANSFER_CONFIG
 from airflow_provider_materialize.export.contract import ModeWriter, run_export
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import (
     DEFAULT_MAX_FILE_SIZE,
     ExportArguments,

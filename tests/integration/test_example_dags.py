@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.dag_runs import dag_run_results, load_example_dag, migrate_airflow_db
-from tests.support.s3_objects import list_keys, read_parquet
+from tests.support.s3_objects import file_keys, list_keys, read_parquet
 from tests.support.sample_data import SAMPLE_SQL
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
@@ -27,8 +27,10 @@ def test_nightly_snapshot_dag_on_a_manual_run_without_logical_date(airflow_db, s
     run_after = dag_run.run_after
     folder = f"nightly/orders_summary/date={run_after:%Y-%m-%d}/run={run_after:%H%M%S}/"
     assert stats["uri"] == f"s3://{bucket}/{folder}"
-    assert list_keys(s3, bucket) == [f"{folder}_manifest.json", f"{folder}part-00000.parquet"]
-    table = read_parquet(s3, bucket, f"{folder}part-00000.parquet").read()
+    (key,) = file_keys(stats)
+    assert list_keys(s3, bucket) == [f"{folder}_manifest.json", key]
+    assert key.startswith(f"{folder}part-00000-")
+    table = read_parquet(s3, bucket, key).read()
     assert table.column_names == ["customer", "orders", "revenue", "last_order"] and table.num_rows == 97
 
 

@@ -15,7 +15,7 @@ from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.sql import ServerFlavor
 from tests.materialize.conftest import CLUSTER, MATERIALIZE_URL
 from tests.support.operator_run import run_operator
-from tests.support.s3_objects import read_parquet
+from tests.support.s3_objects import file_keys, read_parquet
 
 pytestmark = [
     pytest.mark.materialize,
@@ -46,7 +46,7 @@ def test_snapshot_export_with_timestamp(materialize, s3, bucket, reader) -> None
     )
     assert stats["rows"] == 2
     assert isinstance(stats["snapshot_timestamp"], int) and stats["snapshot_timestamp"] > 0
-    parquet = read_parquet(s3, bucket, "mz/part-00000.parquet")
+    parquet = read_parquet(s3, bucket, file_keys(stats)[0])
     schema = parquet.schema_arrow
     assert schema.field("n").type == pa.decimal128(38, 2) and schema.field("nu").type == pa.decimal128(38, 10)
     assert schema.field("u").type == pa.uint32()

@@ -14,6 +14,7 @@ Materialize, learn the snapshot's timestamp with ``mz_now()`` in that same trans
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_materialize.hooks.materialize import execute_one
 from airflow_provider_materialize.sql import (
     CSV_SESSION_SQL,
     SNAPSHOT_BEGIN_SQL,
@@ -28,6 +30,7 @@ from airflow_provider_materialize.sql import (
     SNAPSHOT_TIMESTAMP_SQL,
     ServerFlavor,
     copy_csv_to_stdout_sql,
+    describe_sql,
 )
 
 ADBC_BATCH_BYTES = 4 * 1024 * 1024
@@ -202,7 +205,11 @@ class CsvSnapshotReader(SnapshotReader):
         try:
             conn.autocommit = True
             cursor = conn.cursor()
-            self._begin(cursor.execute, [*session_sql, *CSV_SESSION_SQL[flavor]], flavor)
+            run = functools.partial(execute_one, cursor)
+            self._begin(run, [*session_sql, *CSV_SESSION_SQL[flavor]], flavor)
+            # psycopg sends COPY only with the simple protocol, which would run a second statement:
+            # the server first parses exactly this query, alone, as one statement.
+            run(describe_sql(sql))
             with cursor.copy(copy_csv_to_stdout_sql(sql)) as copy:
                 reader = pacsv.open_csv(
                     io.BufferedReader(_CopyStream(copy), CSV_BLOCK_BYTES),
@@ -220,7 +227,7 @@ class CsvSnapshotReader(SnapshotReader):
                 )
                 for batch in reader:
                     yield self._decode(batch, read_types)
-            self._finish(cursor.execute, lambda sql: cursor.execute(sql).fetchone(), flavor)
+            self._finish(run, lambda sql: run(sql).fetchone(), flavor)
         finally:
             conn.close()
 

@@ -61,6 +61,7 @@ class RollingParquetWriter:
     :param open_sink: Opens the byte sink for a file name; it must offer ``write`` and ``tell``,
         and ``abort(error)`` if the file can be abandoned.
     :param on_file_written: Called with each finished file.
+    :param file_name: The name of the file with the given index (0, 1, ...).
     """
 
     def __init__(
@@ -71,12 +72,14 @@ class RollingParquetWriter:
         compression: str,
         open_sink: Callable[[str], ParquetSink],
         on_file_written: Callable[[WrittenFile], None] | None = None,
+        file_name: Callable[[int], str] = lambda index: f"part-{index:05d}.parquet",
     ) -> None:
         self.schema = schema
         self.max_file_size = max_file_size
         self.compression = compression
         self._open_sink = open_sink
         self._on_file_written = on_file_written
+        self._file_name = file_name
         self._target_group_bytes = max(max_file_size // _ROW_GROUPS_PER_FILE, 1)
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
@@ -164,7 +167,7 @@ class RollingParquetWriter:
         return pa.Table.from_batches(taken, schema=self.schema)
 
     def _open_file(self) -> None:
-        name = f"part-{self._opened:05d}.parquet"
+        name = self._file_name(self._opened)
         self._opened += 1
         sink = self._open_sink(name)
         writer = pq.ParquetWriter(

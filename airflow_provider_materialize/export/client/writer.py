@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from airflow_provider_materialize.export.output_folder import OutputFolder
+    from airflow_provider_materialize.export.ownership import FolderClaim
     from airflow_provider_materialize.export.request import ExportRequest
     from airflow_provider_materialize.hooks.materialize import MaterializeHook
 
@@ -150,7 +151,7 @@ class ClientWriter:
         self._plan = plan_export(columns, self._flavor)
         self._reader = choose_reader(self.request.reader, self.mz_hook)
 
-    def write(self, folder: OutputFolder) -> None:
+    def write(self, claim: FolderClaim) -> None:
         plan, reader = self._plan, self._reader
         assert plan is not None and reader is not None, "prepare() first"
         read_sql = wrap_select(self.request.select, plan.column_aliases, plan.select_list)
@@ -162,7 +163,8 @@ class ClientWriter:
             schema=plan.schema,
             max_file_size=self.request.max_file_size,
             compression=self.request.compression,
-            open_sink=lambda name: S3ObjectStream(self.s3_hook, target.bucket, target.key(name)),
+            open_sink=lambda name: _open_owned(claim, self.s3_hook, target.key(name)),
+            file_name=claim.data_file_name,
             on_file_written=lambda f: log.info(
                 "Wrote %s: %d rows, %d bytes", target.key_uri(f.name), f.rows, f.bytes
             ),
@@ -183,6 +185,12 @@ class ClientWriter:
 
     def cancel(self) -> None:
         """Nothing to cancel on the server: a killed task process ends its read with it."""
+
+
+def _open_owned(claim: FolderClaim, s3_hook: S3Hook, key: str) -> S3ObjectStream:
+    """Open the next file's upload, once the folder is seen to be still this try's."""
+    claim.ensure_owned()
+    return S3ObjectStream(s3_hook, claim.folder.folder.bucket, key)
 
 
 def _drain_into(

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_materialize.export.native.error_hints import NativeCopyError, NativeModeUnavailableError
+from airflow_provider_materialize.hooks.materialize import execute_one
 from airflow_provider_materialize.sql import ServerFlavor
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class MaterializeCopy:
         try:
             conn.autocommit = True  # COPY TO S3 runs on its own, not inside a transaction block
             cursor = conn.cursor()
-            cursor.execute(statement)
+            execute_one(cursor, statement)  # Materialize runs COPY TO S3 in the extended protocol too
             return parse_copy_tag(cursor.statusmessage)
         finally:
             self._conn = None

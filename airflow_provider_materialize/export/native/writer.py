@@ -40,6 +40,7 @@ from airflow_provider_materialize.export.result import WrittenFile, schema_entri
 from airflow_provider_materialize.sql import copy_to_s3_sql
 
 if TYPE_CHECKING:
+    from airflow_provider_materialize.export.ownership import FolderClaim
     from airflow_provider_materialize.export.request import ExportRequest
     from airflow_provider_materialize.hooks.materialize import MaterializeHook
 
@@ -83,19 +84,26 @@ class NativeWriter:
 
     def prepare(self, folder: OutputFolder) -> None:
         self.runner.check_server()
+        # The query, alone, as one read-only statement: refused here if it holds more (describe.py)
+        _, columns = describe_columns(self.mz_hook, self.request.select)
         _refuse_raw_prefix_neighbours(folder)
-        if self.request.file_format == "csv":
-            # Every CSV value is text; the manifest keeps the server's type name of each column.
-            _, columns = describe_columns(self.mz_hook, self.request.select)
-            self._csv_schema = [schema_entry(c.name, "string", True, c.type_name) for c in columns]
+        # Every CSV value is text; the manifest keeps the server's type name of each column.
+        self._csv_schema = [schema_entry(c.name, "string", True, c.type_name) for c in columns]
 
-    def write(self, folder: OutputFolder) -> None:
+    def write(self, claim: FolderClaim) -> None:
         log.info("Materialize writes the files itself: %s", self.statement)
-        self._rows = _run_with_progress(self.runner, self.statement, self.request, folder)
+        self._rows = _run_with_progress(self.runner, self.statement, self.request, claim.folder)
         log.info("Materialize reported COPY %d; checking the files it wrote", self._rows)
 
     def collect(self, folder: OutputFolder) -> WrittenOutput:
         files, schema = _inspect_files(folder, self.request.file_format)
+        sinks = sorted({batch_order(f.name)[0] for f in files})
+        if len(sinks) > 1:
+            raise NativeCopyError(
+                f"{folder.folder.uri} holds the files of {len(sinks)} Materialize COPYs "
+                f"({', '.join(sinks)}): another export wrote into the folder at the same time. "
+                "No manifest is written; give each run a folder of its own."
+            )
         counted = sum(f.rows or 0 for f in files)
         if self.request.file_format == "parquet" and counted != self._rows:
             raise NativeCopyError(

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_materialize.export.output_folder import FolderNotEmptyError
 from tests.support.operator_run import run_operator
-from tests.support.s3_objects import list_keys
+from tests.support.s3_objects import file_keys, list_keys, list_objects
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
 
@@ -26,7 +26,7 @@ def test_folder_is_a_folder_not_a_prefix(s3, bucket) -> None:
     assert stats["uri"] == f"s3://{bucket}/p/run1/"
     assert list_keys(s3, bucket) == [
         "p/run1/_manifest.json",
-        "p/run1/part-00000.parquet",
+        *file_keys(stats),
         "p/run10/part-00000.parquet",
     ]
 
@@ -41,17 +41,43 @@ def test_non_empty_folder_is_refused_with_count_and_keys(s3, bucket) -> None:
     assert list_keys(s3, bucket) == [f"out/old-{i}.parquet" for i in range(7)]  # nothing written or deleted
 
 
-def test_overwrite_replaces_what_the_folder_holds(s3, bucket) -> None:
+def test_overwrite_replaces_only_what_the_folder_holds_and_says_what_it_deleted(s3, bucket, caplog) -> None:
     s3.put_object(Bucket=bucket, Key="out/stale.parquet", Body=b"x")
-    stats = run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/out/", overwrite=True)
+    s3.put_object(Bucket=bucket, Key="out/sub/older.parquet", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="outside.parquet", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="out_sibling/keep.parquet", Body=b"x")
+    with caplog.at_level("INFO"):
+        stats = run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/out/", overwrite=True)
     assert stats["rows"] == 1000
-    assert list_keys(s3, bucket) == ["out/_manifest.json", "out/part-00000.parquet"]
+    assert list_keys(s3, bucket) == sorted(
+        ["out/_manifest.json", *file_keys(stats), "out_sibling/keep.parquet", "outside.parquet"]
+    )
+    assert "Deleting 2 object(s) under" in caplog.text and "out/stale.parquet" in caplog.text
 
 
 def test_a_second_run_into_a_finished_folder_is_refused(s3, bucket) -> None:
     run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/done/")
+    before = list_objects(s3, bucket)
+    with pytest.raises(FolderNotEmptyError, match="overwrite=True"):
+        run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/done/", run_id="scheduled__other")
     with pytest.raises(FolderNotEmptyError):
-        run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/done/", try_number=2)
+        run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/done/", task_id="other_task", try_number=2)
+    assert list_objects(s3, bucket) == before
+
+
+def test_a_cleared_task_replaces_its_own_complete_output(s3, bucket, caplog) -> None:
+    first = run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/cleared/")
+    with caplog.at_level("INFO"):
+        second = run_operator(
+            query="SELECT i AS id FROM generate_series(1, 10) AS i",
+            s3_uri=f"s3://{bucket}/cleared/",
+            try_number=2,
+        )
+    assert "the complete output of try 1 of this task (the task was cleared)" in caplog.text
+    assert second["rows"] == 10 and file_keys(first) != file_keys(second)
+    assert list_keys(s3, bucket) == sorted(["cleared/_manifest.json", *file_keys(second)])
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="cleared/_manifest.json")["Body"].read())
+    assert manifest["rows"] == 10 and manifest["written_by"]["try_number"] == 2
 
 
 def test_failed_try_leaves_marker_no_manifest_and_no_open_uploads(s3, bucket) -> None:
@@ -69,7 +95,8 @@ def test_failed_try_leaves_marker_no_manifest_and_no_open_uploads(s3, bucket) ->
         "task_id": "export",
         "try_number": 1,
     }
-    assert "started_at" in marker
+    assert "started_at" in marker and len(marker["token"]) == 8
+    assert all(marker["token"] in key for key in keys if key.endswith(".parquet"))
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
@@ -80,9 +107,9 @@ def test_retry_of_the_same_task_cleans_its_leftovers_and_succeeds(s3, bucket, ca
     s3.create_multipart_upload(Bucket=bucket, Key="r/part-00042.parquet")
     with caplog.at_level("INFO"):
         stats = run_operator(query=GOOD_QUERY, s3_uri=f"s3://{bucket}/r/", try_number=2)
-    assert "left by an earlier failed try" in caplog.text
+    assert "what try 1 of this task left; this try starts over" in caplog.text
     assert stats["rows"] == 1000
-    assert list_keys(s3, bucket) == ["r/_manifest.json", "r/part-00000.parquet"]
+    assert list_keys(s3, bucket) == sorted(["r/_manifest.json", *file_keys(stats)])
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.dag_runs import dag_run_results, load_dag, migrate_airflow_db
-from tests.support.s3_objects import list_keys, read_parquet
+from tests.support.s3_objects import file_keys, list_keys, read_parquet
 from tests.support.servers import TEST_DAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
@@ -37,14 +37,14 @@ def test_s3_uri_and_source_from_upstream_tasks(airflow_db, s3, bucket) -> None:
     assert results["state"] == "success", results
     stats = results["xcom"]["export"]
     assert stats["uri"] == f"s3://{bucket}/from_xcom/" and stats["rows"] == 30
-    assert list_keys(s3, bucket) == ["from_xcom/_manifest.json", "from_xcom/part-00000.parquet"]
+    assert list_keys(s3, bucket) == ["from_xcom/_manifest.json", *file_keys(stats)]
 
 
 def test_query_from_a_sql_template_file(airflow_db, s3, bucket) -> None:
     results = run("templates_sql_file", bucket=bucket, group=1)
     assert results["state"] == "success", results
     assert results["xcom"]["export"]["rows"] == 10
-    table = read_parquet(s3, bucket, "sql_file/part-00000.parquet").read()
+    table = read_parquet(s3, bucket, file_keys(results["xcom"]["export"])[0]).read()
     assert sorted(table.column("id").to_pylist()) == list(range(1, 30, 3))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import (
     DEFAULT_MAX_FILE_SIZE,
     MODE_RULES,
@@ -59,6 +59,8 @@ def test_a_client_request_holds_the_normalised_values() -> None:
         ({"max_file_size": "100KB"}, "at least 1MB in client mode"),
         ({"max_file_size": 999_999}, "at least 1MB in client mode"),
         ({"file_format": "csv"}, "csv is available in native mode: give aws_connection="),
+        ({"s3_uri": "s3://bkt"}, "is a bucket root"),
+        ({"s3_uri": "s3://bkt//"}, "empty, '.' or '..' path segment"),
         ({"file_format": "orc"}, "choose one of parquet"),
         ({"compression": "brotli"}, "compression 'brotli' is not supported"),
         ({"reader": "odbc"}, "reader 'odbc' is not supported"),
@@ -70,15 +72,14 @@ def test_client_mode_refuses(given: dict[str, Any], message: str) -> None:
         client(**given)
 
 
-def test_client_mode_accepts_its_own_options_and_a_bucket_root() -> None:
+def test_client_mode_accepts_its_own_options() -> None:
     request = client(
-        s3_uri="s3://bkt",
         reader="csv",
         max_file_size=1_000_000,
         s3_extra_args={"ServerSideEncryption": "AES256"},
         s3_transfer_config={"max_concurrency": 2},
     )
-    assert request.folder.prefix == "" and request.reader == "csv"
+    assert request.reader == "csv"
     assert request.s3_transfer_config == {"max_concurrency": 2}
 
 
@@ -94,7 +95,7 @@ def test_native_mode_limits_are_materializes() -> None:
     ("given", "message"),
     [
         ({"file_format": "json"}, "choose one of parquet, csv"),
-        ({"s3_uri": "s3://bkt/"}, "bucket root: native mode needs a folder"),
+        ({"s3_uri": "s3://bkt/"}, "is a bucket root: exports need a folder of their own"),
         ({"source": None, "query": "SELECT * FROM v ORDER BY 1"}, "does not accept ORDER BY"),
         ({"compression": "zstd", "s3_extra_args": {"A": 1}}, "compression, s3_extra_args only apply"),
         ({"reader": "csv"}, "reader only apply to client mode"),

@@ -13,8 +13,6 @@ from airflow_provider_materialize.export.s3_folder import S3Folder
         ("s3://bkt/path/", "bkt", "path/"),
         ("s3://bkt/path", "bkt", "path/"),
         ("s3://bkt/a/b/run=1/", "bkt", "a/b/run=1/"),
-        ("s3://bkt", "bkt", ""),
-        ("s3://bkt/", "bkt", ""),
         (" s3://my.bucket-1/x ", "my.bucket-1", "x/"),
     ],
 )
@@ -40,6 +38,16 @@ def test_s3_folder_parse(uri, bucket, prefix) -> None:
         "s3://bkt/./x",
         "s3://bkt/x*",
         "s3://bkt/x\ny",
+        "s3://bkt",
+        "s3://bkt/",
+        "s3://bkt//",
+        "s3://bkt///",
+        "s3://bkt//x",
+        "s3://bkt/a//",
+        "s3://bkt/a/..",
+        "s3://bkt/a/./",
+        None,
+        42,
     ],
 )
 def test_s3_folder_rejects_malformed_uris(uri) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ import pytest
 
 from tests.support.operator_run import ROOT, run_operator
 from tests.support.parity import parity_field
-from tests.support.s3_objects import list_keys, list_objects, read_parquet
+from tests.support.s3_objects import file_keys, list_keys, list_objects, read_parquet
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
 
@@ -136,7 +137,8 @@ def test_every_postgres_parity_type(all_types_table, s3, bucket, reader) -> None
     stats = run_operator(
         query=f"SELECT {', '.join(columns)} FROM all_types", s3_uri=f"s3://{bucket}/types/", reader=reader
     )
-    parquet = read_parquet(s3, bucket, "types/part-00000.parquet")
+    (key,) = file_keys(stats)
+    parquet = read_parquet(s3, bucket, key)
     expected_schema = pa.schema([EXPECTED_SCHEMA.field(name) for name in columns])
     assert parquet.schema_arrow.equals(expected_schema, check_metadata=True)
     for name in columns:  # metadata of every field, nested ones included
@@ -186,10 +188,12 @@ def test_field_metadata_survives_in_every_file(postgres, s3, bucket) -> None:
 def test_empty_result_writes_one_empty_file_with_the_full_schema(all_types_table, s3, bucket) -> None:
     stats = run_operator(query="SELECT * FROM all_types WHERE false", s3_uri=f"s3://{bucket}/empty/")
     assert stats["rows"] == 0 and len(stats["files"]) == 1 and stats["files"][0]["rows"] == 0
-    parquet = read_parquet(s3, bucket, "empty/part-00000.parquet")
+    (key,) = file_keys(stats)
+    parquet = read_parquet(s3, bucket, key)
     assert parquet.metadata.num_rows == 0
     assert parquet.schema_arrow.equals(EXPECTED_SCHEMA, check_metadata=True)
-    assert list_keys(s3, bucket) == ["empty/_manifest.json", "empty/part-00000.parquet"]
+    assert list_keys(s3, bucket) == ["empty/_manifest.json", key]
+    assert re.fullmatch(r"empty/part-00000-[0-9a-f]{8}\.parquet", key)  # a per-try token in the name
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +210,9 @@ def test_files_roll_within_the_size_bounds_and_statistics_match_s3(rolling_table
     stats = run_operator(source=rolling_table, s3_uri=f"s3://{bucket}/roll/", max_file_size="2MB")
     files = stats["files"]
     assert len(files) >= 4
+    token = files[0]["uri"].rsplit("-", 1)[1].removesuffix(".parquet")
     assert [f["uri"] for f in files] == [
-        f"s3://{bucket}/roll/part-{i:05d}.parquet" for i in range(len(files))
+        f"s3://{bucket}/roll/part-{i:05d}-{token}.parquet" for i in range(len(files))
     ]
     sizes = list_objects(s3, bucket, "roll/")
     for index, entry in enumerate(files):
@@ -260,27 +265,28 @@ def test_manifest_describes_the_export(rolling_table, s3, bucket) -> None:
 
 def test_duplicate_column_names_get_suffixes(postgres, s3, bucket) -> None:
     stats = run_operator(query="SELECT 1 AS a, 2 AS a, 'x' AS b", s3_uri=f"s3://{bucket}/dup/")
-    table = read_parquet(s3, bucket, "dup/part-00000.parquet").read()
+    table = read_parquet(s3, bucket, file_keys(stats)[0]).read()
     assert table.column_names == ["a", "a2", "b"] and table.to_pylist() == [{"a": 1, "a2": 2, "b": "x"}]
     assert stats["rows"] == 1
 
 
 def test_queries_with_percent_signs_and_quotes_pass_through_untouched(s3, bucket) -> None:
     query = "SELECT 'a%s b%%' AS pct, $$it's {{ x }}$$ AS q WHERE 'x' LIKE '%'"
-    run_operator(query=query, s3_uri=f"s3://{bucket}/pct/")
-    rows = read_parquet(s3, bucket, "pct/part-00000.parquet").read().to_pylist()
+    stats = run_operator(query=query, s3_uri=f"s3://{bucket}/pct/")
+    rows = read_parquet(s3, bucket, file_keys(stats)[0]).read().to_pylist()
     assert rows == [{"pct": "a%s b%%", "q": "it's {{ x }}"}]
 
 
 def test_compression_and_upload_arguments_are_applied(rolling_table, s3, bucket) -> None:
-    run_operator(
+    stats = run_operator(
         source=rolling_table,
         s3_uri=f"s3://{bucket}/z/",
         compression="zstd",
         s3_extra_args={"ServerSideEncryption": "AES256"},
         max_file_size="64MB",
     )
-    parquet = read_parquet(s3, bucket, "z/part-00000.parquet")
+    key = file_keys(stats)[0]
+    parquet = read_parquet(s3, bucket, key)
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
-    head = s3.head_object(Bucket=bucket, Key="z/part-00000.parquet")
+    head = s3.head_object(Bucket=bucket, Key=key)
     assert head["ServerSideEncryption"] == "AES256"

@@ -20,7 +20,8 @@ from airflow_provider_materialize.export.contract import run_export
 from airflow_provider_materialize.export.native.error_hints import NativeCopyError, NativeModeUnavailableError
 from airflow_provider_materialize.export.native.footers import RangedS3Object
 from airflow_provider_materialize.export.native.writer import NativeWriter
-from airflow_provider_materialize.export.output_folder import FolderNotEmptyError, RunIdentity
+from airflow_provider_materialize.export.output_folder import FolderNotEmptyError
+from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import ExportArguments, build_request
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from tests.support.fake_materialize import FakeMaterializeCopy, parquet_bytes
@@ -104,7 +105,7 @@ def test_failed_copy_is_explained_and_its_retry_cleans_materializes_leftovers(s3
 
     with caplog.at_level("INFO"):
         stats = export(FakeMaterializeCopy(s3, sink_id="u43"), f"s3://{bucket}/r/", try_number=2)
-    assert "left by an earlier failed try" in caplog.text
+    assert "what try 1 of this task left; this try starts over" in caplog.text
     assert stats["rows"] == 400
     assert all("mz-u43-batch" in key or key.endswith("_manifest.json") for key in list_keys(s3, bucket))
 

@@ -12,7 +12,7 @@ from airflow_provider_materialize.export.native.file_names import (
     is_in_progress_marker,
 )
 from airflow_provider_materialize.export.native.writer import copy_statement
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import ExportArguments, build_request
 from airflow_provider_materialize.export.s3_folder import S3Folder
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from airflow_provider_materialize.export.output_folder import RunIdentity
+from airflow_provider_materialize.export.ownership import RunIdentity
 
 IDENTITY = RunIdentity(dag_id="d", run_id="r", task_id="t", try_number=3)
 MARKER = {"dag_id": "d", "run_id": "r", "task_id": "t", "try_number": 2, "map_index": -1, "started_at": "x"}
