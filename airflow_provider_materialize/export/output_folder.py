@@ -36,6 +36,13 @@ def describe_keys(keys: list[str]) -> str:
     return ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
 
 
+def not_found(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in (
+        "NoSuchKey",
+        "404",
+    )
+
+
 def condition_failed(error: BaseException) -> bool:
     """Whether ``error`` is S3 refusing a conditional request (If-None-Match / If-Match)."""
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _CONDITION_FAILED
@@ -76,7 +83,7 @@ class OutputFolder:
                 Bucket=self.folder.bucket, Key=self.folder.key(name)
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if not_found(error):
                 return None, None
             raise
         try:

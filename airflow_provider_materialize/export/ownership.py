@@ -31,6 +31,7 @@ from airflow_provider_materialize.export.output_folder import (
     OutputFolder,
     condition_failed,
     describe_keys,
+    not_found,
 )
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class FolderClaim:
         try:
             self.folder.delete_object(MARKER_NAME, IfMatch=self._marker_etag or "*")
         except Exception as error:
-            if not condition_failed(error):
+            if not (condition_failed(error) or not_found(error)):
                 raise
             log.warning(
                 "The _INCOMPLETE marker of %s is no longer this try's: left in place", self.folder.folder.uri
