@@ -36,7 +36,9 @@ from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS
             "256MB",
             type="string",
             title="Max file size",
-            description="Largest Parquet file, e.g. 64MB, 1GB or 512MiB",
+            description="Largest Parquet file, at least 1MB, e.g. 64MB, 1.5GB or 512MiB. "
+            "Units count in powers of 1024, as in Materialize: 1MB = 1,048,576 bytes",
+            pattern=r"^\s*[0-9]+(\.[0-9]*)?\s*([kKmMgGtT]([iI]?[bB])?|B)?\s*$",
         ),
         "cluster": Param(
             None,

@@ -14,10 +14,15 @@ from typing import Any
 
 from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.s3_folder import S3Folder
-from airflow_provider_materialize.export.sizes import parse_size
+from airflow_provider_materialize.export.sizes import format_size, parse_size
 from airflow_provider_materialize.sql import copy_relation, has_top_level_order_by, source_select
 
-DEFAULT_MAX_FILE_SIZE = 256_000_000  # Materialize's default for COPY ... TO 's3://...'
+# Materialize's COPY TO S3 default and limits: ByteSize::mb(256) in src/sql/src/plan/statement/dml.rs,
+# MIN/MAX_S3_SINK_FILE_SIZE = ByteSize::mb(16) / ByteSize::gb(4) in src/storage-types/src/sinks.rs;
+# both bounds are accepted (plan_copy_to_expr compares with < and >).
+DEFAULT_MAX_FILE_SIZE = 256 * 1024**2
+MATERIALIZE_MIN_FILE_SIZE = 16 * 1024**2
+MATERIALIZE_MAX_FILE_SIZE = 4 * 1024**3
 COMPRESSIONS = ("snappy", "zstd", "gzip", "lz4", "none")
 READERS = ("auto", "adbc", "csv")
 _CSV_OPTIONS = ("csv_header", "csv_delimiter", "csv_quote")
@@ -37,7 +42,6 @@ class ModeRules:
     formats: tuple[str, ...]
     min_file_size: int
     max_file_size: int | None
-    size_limits_text: str  # the limits as the error message states them
     own_options: tuple[str, ...]  # arguments no other mode accepts
     order_by_allowed: bool
 
@@ -45,18 +49,15 @@ class ModeRules:
 MODE_RULES = {
     ExportMode.CLIENT: ModeRules(
         formats=("parquet",),
-        min_file_size=1_000_000,  # per-file overhead stays negligible
+        min_file_size=1024**2,  # per-file overhead stays negligible
         max_file_size=None,
-        size_limits_text="at least 1MB in client mode",
         own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config"),
         order_by_allowed=True,
     ),
     ExportMode.NATIVE: ModeRules(
         formats=("parquet", "csv"),
-        # Materialize's COPY TO S3 limits; it counts MB and GB in powers of 1000 here
-        min_file_size=16_000_000,
-        max_file_size=4_000_000_000,
-        size_limits_text="between 16MB and 4GB in native mode (Materialize's limits)",
+        min_file_size=MATERIALIZE_MIN_FILE_SIZE,
+        max_file_size=MATERIALIZE_MAX_FILE_SIZE,
         own_options=_CSV_OPTIONS,
         order_by_allowed=False,
     ),
@@ -162,7 +163,7 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         copy_relation=copy_relation(source, query),
         folder=folder,
         identity=identity,
-        max_file_size=_check_file_size(parse_size(arguments.max_file_size), rules),
+        max_file_size=_check_file_size(parse_size(arguments.max_file_size), mode),
         file_format=file_format,
         cluster=_optional_text("cluster", arguments.cluster),
         overwrite=bool(arguments.overwrite),
@@ -239,8 +240,16 @@ def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str 
     return options
 
 
-def _check_file_size(size: int, rules: ModeRules) -> int:
-    too_large = rules.max_file_size is not None and size > rules.max_file_size
-    if size < rules.min_file_size or too_large:
-        raise ValueError(f"max_file_size must be {rules.size_limits_text}, got {size:,} bytes")
+def _check_file_size(size: int, mode: ExportMode) -> int:
+    rules = MODE_RULES[mode]
+    low, high = rules.min_file_size, rules.max_file_size
+    if size < low or (high is not None and size > high):
+        bounds = (
+            f"at least {format_size(low)}" if high is None else f"{format_size(low)} to {format_size(high)}"
+        )
+        raise ValueError(
+            f"max_file_size is {format_size(size)} ({size:,} bytes), but {mode.value} mode takes {bounds}"
+            + (" (Materialize's limits)" if mode is ExportMode.NATIVE else "")
+            + "; sizes count in powers of 1024, as Materialize does: 1MB = 1,048,576 bytes"
+        )
     return size

@@ -65,8 +65,9 @@ class MaterializeCopyToS3Operator(BaseOperator):
         AWS``; see :meth:`MaterializeHook.create_aws_connection`). Selects native mode. (templated)
     :param format: ``parquet``; in native mode also ``csv``.
     :param max_file_size: Largest size of one file: bytes as an int, or a size string such as
-        ``"256MB"``, ``"2g"`` or ``"512MiB"`` (MB/GB are powers of 1000, MiB/GiB of 1024).
-        Default 256 MB, as Materialize; native mode accepts 16 MB to 4 GB. (templated)
+        ``"256MB"``, ``"1.5GB"``, ``"2g"`` or ``"512MiB"``. Units count in powers of 1024, exactly
+        as Materialize counts them (``"16MB"`` is 16,777,216 bytes). Default 256MB, as Materialize;
+        client mode takes at least 1MB, native mode 16MB to 4GB, Materialize's limits. (templated)
     :param cluster: Materialize cluster that serves the read (and, in native mode, writes the
         files); overrides the connection's ``cluster`` extra. (templated)
     :param compression: Parquet compression in client mode: ``snappy`` (default), ``zstd``,

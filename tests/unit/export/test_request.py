@@ -42,7 +42,7 @@ def test_a_client_request_holds_the_normalised_values() -> None:
     assert request.select == "SELECT 1 AS x" and request.copy_relation == "(SELECT 1 AS x)"
     assert (request.folder.bucket, request.folder.prefix) == ("bkt", "a/b/")
     assert (request.file_format, request.compression, request.reader) == ("parquet", "zstd", "auto")
-    assert request.max_file_size == DEFAULT_MAX_FILE_SIZE == parse_size("256MB")
+    assert request.max_file_size == DEFAULT_MAX_FILE_SIZE == parse_size("256MB") == 268_435_456
     assert request.cluster is None and request.identity == IDENTITY
 
 
@@ -56,8 +56,8 @@ def test_a_client_request_holds_the_normalised_values() -> None:
         ({"cluster": ["c"]}, "cluster must be text"),
         ({"s3_uri": None}, "is not an S3 folder URI"),
         ({"s3_uri": 7}, "is not an S3 folder URI"),
-        ({"max_file_size": "100KB"}, "at least 1MB in client mode"),
-        ({"max_file_size": 999_999}, "at least 1MB in client mode"),
+        ({"max_file_size": "100KB"}, "client mode takes at least 1MB"),
+        ({"max_file_size": 1_000_000}, "client mode takes at least 1MB"),
         ({"file_format": "csv"}, "csv is available in native mode: give aws_connection="),
         ({"s3_uri": "s3://bkt"}, "is a bucket root"),
         ({"s3_uri": "s3://bkt//"}, "empty, '.' or '..' path segment"),
@@ -75,7 +75,7 @@ def test_client_mode_refuses(given: dict[str, Any], message: str) -> None:
 def test_client_mode_accepts_its_own_options() -> None:
     request = client(
         reader="csv",
-        max_file_size=1_000_000,
+        max_file_size=1024**2,
         s3_extra_args={"ServerSideEncryption": "AES256"},
         s3_transfer_config={"max_concurrency": 2},
     )
@@ -84,10 +84,14 @@ def test_client_mode_accepts_its_own_options() -> None:
 
 
 def test_native_mode_limits_are_materializes() -> None:
-    assert native(max_file_size="16MB").max_file_size == 16_000_000
-    assert native(max_file_size="4GB").max_file_size == 4_000_000_000
-    for too_small_or_big in ("15MB", "15.9MB", "4001MB", "4GiB"):
-        with pytest.raises(ValueError, match="between 16MB and 4GB in native mode"):
+    assert native(max_file_size="16MB").max_file_size == 16 * 1024**2  # both bounds are accepted
+    assert native(max_file_size="4GB").max_file_size == 4 * 1024**3
+    assert (
+        native(max_file_size=4_000_000_000).max_file_size == 4_000_000_000
+    )  # under 4GB as Materialize counts
+    assert native().max_file_size == 256 * 1024**2
+    for too_small_or_big in ("15MB", "15.9MB", 16_000_000, "4097MB", "4.1GB", 4 * 1024**3 + 1):
+        with pytest.raises(ValueError, match=r"native mode takes 16MB to 4GB \(Materialize's limits\)"):
             native(max_file_size=too_small_or_big)
 
 

@@ -35,7 +35,7 @@ def export(
     runner: FakeMaterializeCopy, uri: str, try_number: int = 1, task_id: str = "export", **options: Any
 ) -> dict[str, Any]:
     """Run the native writer inside the output contract, with ``runner`` playing Materialize."""
-    options.setdefault("max_file_size", 16_000_000)
+    options.setdefault("max_file_size", "16MB")
     options.setdefault("progress_interval", 0.0)
     arguments = ExportArguments(source="orders", s3_uri=uri, aws_connection="s3_writer", **options)
     request = build_request(arguments, RunIdentity("test_dag", "manual__test", task_id, try_number))
@@ -55,7 +55,7 @@ def test_native_export_writes_the_same_manifest_and_xcom_as_client_mode(s3, buck
 
     assert runner.statements == [
         f'COPY "orders" TO \'s3://{bucket}/nightly/run1\' WITH (AWS CONNECTION = "s3_writer", '
-        "FORMAT = 'parquet', MAX FILE SIZE = 16000000)"
+        "FORMAT = 'parquet', MAX FILE SIZE = 16777216)"
     ]
     names = [f"nightly/run1/mz-u42-batch-{b:04d}-{i:04d}.parquet" for b in range(2) for i in range(2)]
     assert list_keys(s3, bucket) == ["nightly/run1/_manifest.json", *names]
@@ -151,7 +151,7 @@ def test_csv_export_counts_rows_from_the_copy_tag_and_describes_columns(s3, buck
         runner, f"s3://{bucket}/csv/", file_format="csv", csv_header=True, csv_delimiter="|"
     )
     assert runner.statements[0].endswith(
-        "FORMAT = 'csv', MAX FILE SIZE = 16000000, HEADER = true, DELIMITER = '|')"
+        "FORMAT = 'csv', MAX FILE SIZE = 16777216, HEADER = true, DELIMITER = '|')"
     )
     assert stats["rows"] == 200 and [f["rows"] for f in stats["files"]] == [None, None]
     schema = read_json(s3, bucket, "csv/_manifest.json")["schema"]

@@ -27,7 +27,7 @@ def test_copy_statement_for_an_object_on_a_folder() -> None:
     request = build_request(arguments, RunIdentity("d", "r", "t", 1))
     assert copy_statement(request) == (
         'COPY "analytics"."orders" TO \'s3://bucket/exports/2026-11-24\' WITH '
-        '(AWS CONNECTION = "ops"."s3_writer", FORMAT = \'parquet\', MAX FILE SIZE = 256000000)'
+        '(AWS CONNECTION = "ops"."s3_writer", FORMAT = \'parquet\', MAX FILE SIZE = 268435456)'
     )
 
 
