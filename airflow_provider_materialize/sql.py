@@ -62,7 +62,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def parse_qualified_name(source: str) -> list[str]:
+def parse_qualified_name(source: str, argument: str = "source") -> list[str]:
     """Split ``[database.][schema.]object`` into its parts, with SQL's rules for quoting and case.
 
     Unquoted parts fold to lower case, quoted parts keep their text (``""`` stands for ``"``).
@@ -82,20 +82,23 @@ def parse_qualified_name(source: str) -> list[str]:
             continue
         break
     if not parts or position != len(source) or source.rstrip().endswith("."):
+        what, hint = (
+            ("a table or view name", "; use query= for a SELECT") if argument == "source" else ("a name", "")
+        )
         raise ValueError(
-            f"source {source!r} is not a table or view name: expected [database.][schema.]name, "
-            'with "double quotes" around names that have other characters; use query= for a SELECT'
+            f"{argument} {source!r} is not {what}: expected [database.][schema.]name, "
+            f'with "double quotes" around names that have other characters{hint}'
         )
     if len(parts) > _MAX_NAME_PARTS:
         raise ValueError(
-            f"source {source!r} has {len(parts)} name parts; at most 3 are allowed (database.schema.name)"
+            f"{argument} {source!r} has {len(parts)} name parts; at most 3 are allowed (database.schema.name)"
         )
     return parts
 
 
-def quote_qualified_name(source: str) -> str:
+def quote_qualified_name(source: str, argument: str = "source") -> str:
     """Return ``source`` with every part quoted, ready to put into a statement."""
-    return ".".join(quote_ident(part) for part in parse_qualified_name(source))
+    return ".".join(quote_ident(part) for part in parse_qualified_name(source, argument))
 
 
 def normalise_query(query: str) -> str:
@@ -104,6 +107,8 @@ def normalise_query(query: str) -> str:
     Comments may come before it (``.sql`` files often start with one). A line comment at its end
     gets a line break after it, so that it cannot swallow what the provider writes after the query.
     """
+    if "\x00" in query:  # libpq would end the statement there, and our own text after it with it
+        raise ValueError("query contains a NUL character, which no SQL text may hold")
     text = query.strip().rstrip(";").rstrip()
     if not _QUERY_START.match(text, _LEADING_COMMENTS.match(text).end()):  # type: ignore[union-attr]
         raise ValueError(
@@ -138,6 +143,30 @@ def describe_sql(select: str) -> str:
     return f"SELECT * FROM ({select}) AS _mz_describe LIMIT 0"
 
 
+def describe_elements_sql(select: str, width: int, arrays: list[int]) -> str:
+    """The element type of each array column (by position) of ``select``, and no rows.
+
+    Materialize describes an array column with typmod -1, so ``numeric(38,16)[]`` does not say
+    its scale (``Type::typmod`` in src/pgrepr/src/types.rs); the first element, ``a[1]``, is
+    described with the element's own typmod, on Materialize and PostgreSQL alike.
+    """
+    aliases = ", ".join(f"c{i}" for i in range(width))
+    elements = ", ".join(f"c{i}[1]" for i in arrays)
+    return f"SELECT {elements} FROM ({select}) AS _mz_describe ({aliases}) LIMIT 0"
+
+
+def not_null_columns_sql(relation: str) -> str:
+    """The names of the columns of the object ``relation`` (already quoted) that cannot be NULL.
+
+    Materialize's ``pg_attribute.attnotnull`` is ``NOT mz_columns.nullable`` (``PG_ATTRIBUTE`` in
+    src/catalog/src/builtin.rs), which knows it for views and materialized views too.
+    """
+    return (
+        "SELECT attname::text FROM pg_catalog.pg_attribute "
+        f"WHERE attrelid = {quote_literal(relation)}::regclass AND attnum > 0 AND attnotnull"
+    )
+
+
 def type_names_sql(oids: list[int]) -> str:
     """Type names of the given type OIDs, with the element type name for array types."""
     listed = ", ".join(str(int(oid)) for oid in oids)
@@ -157,13 +186,23 @@ def text_array_expression(column: str) -> str:
     return f"{quote_ident(column)}::text[]"
 
 
+# Arrays have at most 6 dimensions: MAX_ARRAY_DIMENSIONS in Materialize's src/repr/src/adt/array.rs,
+# MAXDIM in PostgreSQL.
+_MAX_ARRAY_DIMENSIONS = 6
+
+
 def array_dimensions_expression(column: str) -> str:
-    """Number of dimensions of an array column, 0 for empty arrays.
+    """Number of dimensions of an array column, 0 for empty (and NULL) arrays.
 
     The binary reader flattens multi-dimensional arrays, so the count travels beside them.
-    ``array_ndims`` is PostgreSQL's; on Materialize it is *unconfirmed* here (the opt-in suite checks it).
+    Materialize has no ``array_ndims`` (src/sql/src/func.rs); ``array_length(a, n)``, which both
+    servers have, is NULL for every dimension ``n`` the array does not have.
     """
-    return f"coalesce(array_ndims({quote_ident(column)}), 0)"
+    counted = " + ".join(
+        f"(array_length({quote_ident(column)}, {n}) IS NOT NULL)::int4"
+        for n in range(1, _MAX_ARRAY_DIMENSIONS + 1)
+    )
+    return f"({counted})"
 
 
 def set_cluster_sql(cluster: str) -> str:
@@ -229,7 +268,7 @@ def copy_to_s3_sql(
     the statement. ``csv_options`` maps HEADER, DELIMITER or QUOTE to their values.
     """
     options = [
-        f"AWS CONNECTION = {quote_qualified_name(aws_connection)}",
+        f"AWS CONNECTION = {quote_qualified_name(aws_connection, 'aws_connection')}",
         f"FORMAT = {quote_literal(file_format)}",
         f"MAX FILE SIZE = {int(max_file_size)}",
     ]

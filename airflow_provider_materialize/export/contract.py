@@ -72,12 +72,24 @@ class ModeWriter(Protocol):
     def cancel(self) -> None:
         """Stop writing (the task was killed)."""
 
+    def close(self) -> None:
+        """Release what ``prepare`` holds (a read in progress); safe to call more than once."""
+
 
 def run_export(request: ExportRequest, writer: ModeWriter, s3_hook: S3Hook) -> ExportResult:
     """Run one export into ``request.folder`` following the output contract."""
     started = time.monotonic()
     folder = OutputFolder(s3_hook, request.folder)
     claim = FolderClaim(folder, request.identity)
+    try:
+        return _run(request, writer, folder, claim, started)
+    finally:
+        writer.close()
+
+
+def _run(
+    request: ExportRequest, writer: ModeWriter, folder: OutputFolder, claim: FolderClaim, started: float
+) -> ExportResult:
     writer.prepare(folder)
     takeover = claim.inspect(request.overwrite)
     if writer.marks_folder_first:

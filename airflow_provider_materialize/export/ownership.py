@@ -192,7 +192,9 @@ class FolderClaim:
         kept = keep | {MARKER_NAME}
         others = [key for key in self.folder.list_keys() if self.folder.folder.name_of(key) not in kept]
         self.folder.delete_keys(others, "left by earlier tries, or replaced")
-        self.folder.abort_uploads(lambda name: name not in keep, "left by an earlier try")
+        # Every upload of this try is complete by now: an open one is another try's, or one of ours
+        # whose CreateMultipartUpload answer was lost and retried, so nobody would ever finish it.
+        self.folder.abort_uploads(lambda name: True, "nobody will complete it")
 
     def publish(self, manifest: dict[str, Any], files: dict[str, int]) -> str:
         """Write the manifest once every file in ``files`` (name -> bytes) is in the folder as listed."""

@@ -15,7 +15,12 @@ from typing import Any
 from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.s3_folder import S3Folder
 from airflow_provider_materialize.export.sizes import format_size, parse_size
-from airflow_provider_materialize.sql import copy_relation, has_top_level_order_by, source_select
+from airflow_provider_materialize.sql import (
+    copy_relation,
+    has_top_level_order_by,
+    quote_qualified_name,
+    source_select,
+)
 
 # Materialize's COPY TO S3 default and limits: ByteSize::mb(256) in src/sql/src/plan/statement/dml.rs,
 # MIN/MAX_S3_SINK_FILE_SIZE = ByteSize::mb(16) / ByteSize::gb(4) in src/storage-types/src/sinks.rs;
@@ -68,10 +73,10 @@ _MODE_SWITCH = {
     ExportMode.NATIVE: "give aws_connection= for native mode",
 }
 _REFUSED_OPTIONS = {
-    ExportMode.NATIVE: "{names} only apply to client mode: in native mode Materialize writes the files "
+    ExportMode.NATIVE: "{names} {apply} only to client mode: in native mode Materialize writes the files "
     "itself (snappy Parquet, with its AWS connection; use the bucket's default encryption). "
     "Remove them, or leave out aws_connection= for client mode",
-    ExportMode.CLIENT: "{names} only apply to format='csv' in native mode; remove them, or give "
+    ExportMode.CLIENT: "{names} {apply} only to format='csv' in native mode; remove them, or give "
     "aws_connection= and format='csv'",
 }
 
@@ -115,6 +120,7 @@ class ExportRequest:
     mode: ExportMode
     select: str  # the SELECT that defines the snapshot
     copy_relation: str  # the same rows as COPY reads them: a quoted name or a parenthesised query
+    source_relation: str | None  # the quoted object name, when source= names one
     folder: S3Folder
     identity: RunIdentity
     max_file_size: int
@@ -147,6 +153,8 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
     source = _optional_text("source", arguments.source)
     query = _optional_text("query", arguments.query)
     aws_connection = _optional_text("aws_connection", arguments.aws_connection)
+    if aws_connection is not None:
+        quote_qualified_name(aws_connection, "aws_connection")  # a Materialize object name
     mode = ExportMode.NATIVE if aws_connection else ExportMode.CLIENT
     rules = MODE_RULES[mode]
     file_format, compression, csv_options = _check_options(arguments, mode)
@@ -161,6 +169,7 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         mode=mode,
         select=select,
         copy_relation=copy_relation(source, query),
+        source_relation=quote_qualified_name(source) if source is not None else None,
         folder=folder,
         identity=identity,
         max_file_size=_check_file_size(parse_size(arguments.max_file_size), mode),
@@ -212,7 +221,7 @@ def _check_options(
         file_format = _check_choice("format", arguments.file_format, rules.formats, hint)
         refused = [name for name in arguments.given_options() if name not in rules.own_options]
         if refused:
-            raise ValueError(_REFUSED_OPTIONS[mode].format(names=", ".join(refused)))
+            raise ValueError(_REFUSED_OPTIONS[mode].format(names=", ".join(refused), apply=_apply(refused)))
     return file_format, compression, _csv_options(arguments, file_format)
 
 
@@ -222,7 +231,7 @@ def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str 
     if file_format != "csv":
         if given:
             raise ValueError(
-                f"{', '.join(given)} only apply to format='csv'; remove them or set format='csv'"
+                f"{', '.join(given)} {_apply(given)} only to format='csv'; remove them or set format='csv'"
             )
         return {}
     options: dict[str, str | bool] = {}
@@ -238,6 +247,10 @@ def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str 
     if arguments.csv_delimiter is not None and arguments.csv_delimiter == arguments.csv_quote:
         raise ValueError("csv_delimiter and csv_quote must be different characters")
     return options
+
+
+def _apply(names: list[str]) -> str:
+    return "applies" if len(names) == 1 else "apply"
 
 
 def _check_file_size(size: int, mode: ExportMode) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -233,9 +234,12 @@ def _require_connection(conn_id: str, kind: str, conn_type: str) -> None:
     try:
         BaseHook.get_connection(conn_id)
     except AirflowNotFoundException as error:
-        env_name = "AIRFLOW_CONN_" + conn_id.upper()
+        env_hint = (
+            f", or in the environment variable AIRFLOW_CONN_{conn_id.upper()}"
+            if re.fullmatch(r"[A-Za-z0-9_]+", conn_id)
+            else ""
+        )
         raise AirflowNotFoundException(
             f"The {kind} connection {conn_id!r} is not defined. Create it in the Airflow UI "
-            f"(Admin > Connections, type '{conn_type}'), with `airflow connections add {conn_id} ...`, "
-            f"or in the environment variable {env_name}"
+            f"(Admin > Connections, type '{conn_type}') or with `airflow connections add`{env_hint}"
         ) from error

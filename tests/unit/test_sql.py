@@ -144,7 +144,7 @@ def test_hostile_names_and_targets_cannot_change_the_statement() -> None:
     )
     with pytest.raises(ValueError, match="not a table or view name"):
         copy_relation("x; DROP TABLE y", None)
-    with pytest.raises(ValueError, match="not a table or view name"):
+    with pytest.raises(ValueError, match="aws_connection 'conn; DROP TABLE y' is not a name"):
         copy_to_s3_sql('"t"', "s3://bkt/p", "conn; DROP TABLE y", "parquet", 16_000_000)
     with pytest.raises(ValueError, match="NUL"):
         quote_literal("a\x00b")

@@ -174,9 +174,14 @@ class RollingParquetWriter:
             sink,
             self.schema,
             compression=self.compression,
-            version="1.0",
+            # As Materialize's COPY TO S3 writes (src/storage-operators/src/s3_oneshot_sink/parquet.rs,
+            # arrow-rs): uint32 as INT32 with the unsigned annotation, which pyarrow writes only from
+            # format 2.x (1.0 makes it a plain INT64); list elements named "item"; no column
+            # statistics, which Materialize turned off for reader compatibility (PR #31513).
+            version="2.6",
+            use_compliant_nested_type=False,
+            write_statistics=False,
             dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT,
-            write_statistics=True,
             # Encoding buffers come and go in varying sizes; malloc hands them back, while pyarrow's
             # default mimalloc pool kept more of them resident (docs/benchmarks.md).
             memory_pool=pa.system_memory_pool(),

@@ -35,6 +35,7 @@ from airflow_provider_materialize.sql import (
 UNCONSTRAINED_NUMERIC_SCALE = 10
 DECIMAL_PRECISION = 38
 
+
 class UnsupportedColumnsError(ValueError):
     """One or more columns have types that cannot be written; raised before anything is written."""
 
@@ -68,7 +69,9 @@ def _scalar_mapping(type_name: str, column: DescribedColumn) -> _ScalarMapping |
     }
     if type_name in fixed:
         return fixed[type_name]
-    if type_name in ("text", "varchar", "bpchar", "char"):
+    # Not "char" (typname "char"), the one-byte legacy type: Materialize's writer has no arm for it
+    # (src/arrow-util/src/builder.rs), so it is refused as there.
+    if type_name in ("text", "varchar", "bpchar"):
         arrow_type = pa.string() if column.length is not None and type_name != "text" else pa.large_string()
         return _ScalarMapping(arrow_type, "text")
     if type_name == "numeric":
@@ -89,6 +92,7 @@ class ColumnPlan:
     """How one column is read and written."""
 
     name: str  # output name (duplicates suffixed: a, a2, ...)
+    alias: str  # the column's name in the read query's subquery: c0, c1, ... by position
     field: pa.Field  # output field
     select_expressions: tuple[str, ...]  # what the reader selects, over the aliased subquery column
     read_types: tuple[pa.DataType, ...]  # the Arrow type each select expression arrives as
@@ -107,7 +111,7 @@ class ExportPlan:
 
     @property
     def column_aliases(self) -> list[str]:
-        return [column.name for column in self.columns]
+        return [column.alias for column in self.columns]
 
     @property
     def read_types(self) -> list[pa.DataType]:
@@ -134,16 +138,17 @@ class ExportPlan:
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """Suffix repeated column names with 2, 3, ... as Materialize does (``a``, ``a2``)."""
-    seen: set[str] = set()
+    """Suffix repeated column names exactly as Materialize's COPY TO S3 does.
+
+    It counts the occurrences of each original name only (``desc_to_schema`` in
+    src/arrow-util/src/builder.rs): ``a, a, a`` become ``a, a2, a3``, and ``a, a, a2`` become
+    ``a, a2, a2`` -- a repeated name that Materialize writes as such, and so does this.
+    """
+    seen: dict[str, int] = {}
     result = []
     for name in names:
-        candidate, counter = name, 1
-        while candidate in seen:
-            counter += 1
-            candidate = f"{name}{counter}"
-        seen.add(candidate)
-        result.append(candidate)
+        seen[name] = seen.get(name, 0) + 1
+        result.append(name if seen[name] == 1 else f"{name}{seen[name]}")
     return result
 
 
@@ -152,8 +157,8 @@ def plan_export(columns: list[DescribedColumn], flavor: ServerFlavor) -> ExportP
     names = unique_names([column.name for column in columns])
     plans: list[ColumnPlan] = []
     unsupported: list[str] = []
-    for name, column in zip(names, columns, strict=True):
-        plan = _plan_column(name, column, flavor)
+    for position, (name, column) in enumerate(zip(names, columns, strict=True)):
+        plan = _plan_column(name, f"c{position}", column, flavor)
         if plan is None:
             shown = column.type_name.lstrip("_") + ("[]" if column.element_type_name else "")
             unsupported.append(f"{column.name} ({shown})")
@@ -169,7 +174,9 @@ def plan_export(columns: list[DescribedColumn], flavor: ServerFlavor) -> ExportP
     return ExportPlan(plans)
 
 
-def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
+def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
+    # A column Materialize knows is NOT NULL is written as a required field (builder.rs desc_to_schema)
+    nullable = not column.not_null
     if column.element_type_name is not None:
         element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
         mapping = _scalar_mapping(column.element_type_name, element)
@@ -184,12 +191,15 @@ def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> Co
         dims_field = pa.field(
             "dimensions", pa.uint8(), nullable=False, metadata=_metadata("array_dimensions")
         )
-        items_expression = text_array_expression(name) if mapping.read_as_text else quote_ident(name)
+        items_expression = text_array_expression(alias) if mapping.read_as_text else quote_ident(alias)
         convert_element = _converter(mapping, flavor, name)
         return ColumnPlan(
             name=name,
-            field=pa.field(name, pa.struct([items_field, dims_field]), metadata=_metadata("array")),
-            select_expressions=(items_expression, array_dimensions_expression(name)),
+            alias=alias,
+            field=pa.field(
+                name, pa.struct([items_field, dims_field]), nullable=nullable, metadata=_metadata("array")
+            ),
+            select_expressions=(items_expression, array_dimensions_expression(alias)),
             read_types=(pa.list_(_read_type(mapping)), pa.int32()),
             convert=_array_converter(items_field, dims_field, convert_element),
         )
@@ -198,8 +208,9 @@ def _plan_column(name: str, column: DescribedColumn, flavor: ServerFlavor) -> Co
         return None
     return ColumnPlan(
         name=name,
-        field=pa.field(name, mapping.arrow_type, metadata=_metadata(mapping.mz_name)),
-        select_expressions=(text_expression(name) if mapping.read_as_text else quote_ident(name),),
+        alias=alias,
+        field=pa.field(name, mapping.arrow_type, nullable=nullable, metadata=_metadata(mapping.mz_name)),
+        select_expressions=(text_expression(alias) if mapping.read_as_text else quote_ident(alias),),
         read_types=(_read_type(mapping),),
         convert=_converter(mapping, flavor, name),
     )

@@ -95,31 +95,58 @@ class _Progress:
         )
 
 
-def _put_unless_stopped(out: queue.Queue, item: Any, stop: threading.Event) -> bool:
-    """Wait for room in ``out``; give up (False) once the consumer has stopped."""
-    while not stop.is_set():
+class _SnapshotStream:
+    """The snapshot's batches, read on their own thread into a small bounded queue."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(batches,), name="snapshot-reader", daemon=True
+        )
+        self._thread.start()
+        self._first: Any = self._next()
+
+    def _put(self, item: Any) -> bool:
+        """Wait for room in the queue; give up (False) once the consumer has stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, batches: Iterator[pa.RecordBatch]) -> None:
+        last: Any = _END
         try:
-            out.put(item, timeout=0.5)
-            return True
-        except queue.Full:
-            continue
-    return False
+            for batch in batches:
+                if not self._put(batch):
+                    return
+        except BaseException as error:
+            last = error
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+        self._put(last)
 
+    def _next(self) -> Any:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self.close()
+            raise item
+        return item
 
-def _produce(batches: Iterator[pa.RecordBatch], out: queue.Queue, stop: threading.Event) -> None:
-    """Reader thread: move batches into the bounded queue until the end, an error, or a stop."""
-    last: Any = _END
-    try:
-        for batch in batches:
-            if not _put_unless_stopped(out, batch, stop):
-                return
-    except BaseException as error:
-        last = error
-    finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-    _put_unless_stopped(out, last, stop)
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        item, self._first = self._first, _END
+        while item is not _END:
+            yield item
+            item = self._next()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
 
 
 class ClientWriter:
@@ -140,23 +167,32 @@ class ClientWriter:
         self._plan: ExportPlan | None = None
         self._reader: SnapshotReader | None = None
         self._files: list[Any] = []
+        self._stream: _SnapshotStream | None = None
 
     @property
     def written_by(self) -> str:
         return self._reader.name if self._reader is not None else "client"
 
     def prepare(self, folder: OutputFolder) -> None:
-        """Describe the query and fix the output schema; pick the reader."""
-        self._flavor, columns = describe_columns(self.mz_hook, self.request.select)
-        self._plan = plan_export(columns, self._flavor)
-        self._reader = choose_reader(self.request.reader, self.mz_hook)
+        """Describe the query, fix the output schema, and start reading: up to the first batch.
 
-    def write(self, claim: FolderClaim) -> None:
-        plan, reader = self._plan, self._reader
-        assert plan is not None and reader is not None, "prepare() first"
+        A query that fails on its first rows (e.g. a function refused in a read-only transaction)
+        fails here, before anything is written to S3.
+        """
+        self._flavor, columns = describe_columns(
+            self.mz_hook, self.request.select, self.request.source_relation
+        )
+        plan = self._plan = plan_export(columns, self._flavor)
+        reader = self._reader = choose_reader(self.request.reader, self.mz_hook)
         read_sql = wrap_select(self.request.select, plan.column_aliases, plan.select_list)
         log.info("Exporting %d column(s) with the %s reader: %s", len(plan.columns), reader.name, read_sql)
         limit_malloc_arenas()  # before the reader and upload threads start
+        session_sql = self.mz_hook.session_setup_statements()
+        self._stream = _SnapshotStream(reader.batches(read_sql, plan.read_types, session_sql, self._flavor))
+
+    def write(self, claim: FolderClaim) -> None:
+        plan, stream = self._plan, self._stream
+        assert plan is not None and stream is not None, "prepare() first"
         progress = _Progress(self.request.progress_interval_seconds)
         target = self.request.folder
         writer = RollingParquetWriter(
@@ -169,10 +205,7 @@ class ClientWriter:
                 "Wrote %s: %d rows, %d bytes", target.key_uri(f.name), f.rows, f.bytes
             ),
         )
-        batches = reader.batches(
-            read_sql, plan.read_types, self.mz_hook.session_setup_statements(), self._flavor
-        )
-        self._files = _drain_into(batches, plan, writer, progress)
+        self._files = _drain_into(stream, plan, writer, progress)
 
     def collect(self, folder: OutputFolder) -> WrittenOutput:
         assert self._plan is not None and self._reader is not None, "write() first"
@@ -184,7 +217,12 @@ class ClientWriter:
         )
 
     def cancel(self) -> None:
-        """Nothing to cancel on the server: a killed task process ends its read with it."""
+        """Stop reading (a killed task process also ends its read with it)."""
+        self.close()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
 
 
 def _open_owned(claim: FolderClaim, s3_hook: S3Hook, key: str) -> S3ObjectStream:
@@ -194,29 +232,17 @@ def _open_owned(claim: FolderClaim, s3_hook: S3Hook, key: str) -> S3ObjectStream
 
 
 def _drain_into(
-    batches: Iterator[pa.RecordBatch], plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
+    stream: _SnapshotStream, plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
 ) -> list[Any]:
-    """Read ``batches`` on a thread and write them converted; return the files written."""
-    queued: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
-    stop = threading.Event()
-    producer = threading.Thread(
-        target=_produce, args=(batches, queued, stop), name="snapshot-reader", daemon=True
-    )
-    producer.start()
+    """Write the stream's batches converted; return the files written."""
     try:
-        while True:
-            item = queued.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            writer.write(plan.convert(item))
-            progress.rows += item.num_rows
+        for batch in stream:
+            writer.write(plan.convert(batch))
+            progress.rows += batch.num_rows
             progress.maybe_log(writer)
         return writer.close()
     except BaseException as error:
         writer.abort(error)
         raise
     finally:
-        stop.set()
-        producer.join(timeout=60)
+        stream.close()

@@ -85,7 +85,7 @@ class NativeWriter:
     def prepare(self, folder: OutputFolder) -> None:
         self.runner.check_server()
         # The query, alone, as one read-only statement: refused here if it holds more (describe.py)
-        _, columns = describe_columns(self.mz_hook, self.request.select)
+        _, columns = describe_columns(self.mz_hook, self.request.select, self.request.source_relation)
         _refuse_raw_prefix_neighbours(folder)
         # Every CSV value is text; the manifest keeps the server's type name of each column.
         self._csv_schema = [schema_entry(c.name, "string", True, c.type_name) for c in columns]
@@ -115,6 +115,9 @@ class NativeWriter:
 
     def cancel(self) -> None:
         self.runner.cancel()
+
+    def close(self) -> None:
+        """Nothing is held between the steps: the COPY runs within ``write``."""
 
 
 def _refuse_raw_prefix_neighbours(folder: OutputFolder) -> None:

@@ -64,7 +64,7 @@ def test_a_client_request_holds_the_normalised_values() -> None:
         ({"file_format": "orc"}, "choose one of parquet"),
         ({"compression": "brotli"}, "compression 'brotli' is not supported"),
         ({"reader": "odbc"}, "reader 'odbc' is not supported"),
-        ({"csv_header": True}, "csv_header only apply to format='csv' in native mode"),
+        ({"csv_header": True}, "csv_header applies only to format='csv' in native mode"),
     ],
 )
 def test_client_mode_refuses(given: dict[str, Any], message: str) -> None:
@@ -101,10 +101,10 @@ def test_native_mode_limits_are_materializes() -> None:
         ({"file_format": "json"}, "choose one of parquet, csv"),
         ({"s3_uri": "s3://bkt/"}, "is a bucket root: exports need a folder of their own"),
         ({"source": None, "query": "SELECT * FROM v ORDER BY 1"}, "does not accept ORDER BY"),
-        ({"compression": "zstd", "s3_extra_args": {"A": 1}}, "compression, s3_extra_args only apply"),
-        ({"reader": "csv"}, "reader only apply to client mode"),
-        ({"s3_transfer_config": {"max_concurrency": 2}}, "s3_transfer_config only apply to client mode"),
-        ({"csv_delimiter": "|"}, "csv_delimiter only apply to format='csv'"),
+        ({"compression": "zstd", "s3_extra_args": {"A": 1}}, "compression, s3_extra_args apply only"),
+        ({"reader": "csv"}, "reader applies only to client mode"),
+        ({"s3_transfer_config": {"max_concurrency": 2}}, "s3_transfer_config applies only to client mode"),
+        ({"csv_delimiter": "|"}, "csv_delimiter applies only to format='csv'"),
         ({"file_format": "csv", "csv_delimiter": "||"}, "single character"),
         ({"file_format": "csv", "csv_quote": "\n"}, "single character"),
         ({"file_format": "csv", "csv_delimiter": "'", "csv_quote": "'"}, "must be different"),

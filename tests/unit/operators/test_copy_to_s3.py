@@ -21,7 +21,7 @@ def build(**kwargs: Any) -> MaterializeCopyToS3Operator:
         ({"reader": "odbc"}, "reader 'odbc'"),
         ({"compression": "brotli"}, "compression 'brotli'"),
         ({"format": "csv"}, "csv is available in native mode"),
-        ({"csv_delimiter": "|"}, "only apply to format='csv'"),
+        ({"csv_delimiter": "|"}, "only to format='csv'"),
         ({"aws_connection": "c", "format": "json"}, "choose one of parquet, csv"),
     ],
 )

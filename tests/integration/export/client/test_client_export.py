@@ -64,8 +64,9 @@ SCALARS = [
 
 
 def _array(name: str, element: pa.DataType, element_mz: str) -> pa.Field:
+    # list elements are named "item", as arrow-rs names them in Materialize's own files
     items = parity_field(
-        "items", pa.list_(parity_field("element", element, element_mz)), "array_items", nullable=False
+        "items", pa.list_(parity_field("item", element, element_mz)), "array_items", nullable=False
     )
     dims = parity_field("dimensions", pa.uint8(), "array_dimensions", nullable=False)
     return parity_field(name, pa.struct([items, dims]), "array")

@@ -163,3 +163,42 @@ def test_an_abort_waits_for_the_file_still_being_stored() -> None:
     writer.abort(error)
     assert completing.closed and completing.aborted is None
     assert sinks[-1].aborted is error
+
+
+def test_files_are_written_as_materialize_writes_them_where_a_reader_can_tell() -> None:
+    """uint32 as INT32 + unsigned annotation, list elements named "item", no column statistics.
+
+    As arrow-rs writes them for Materialize's COPY TO S3
+    (src/storage-operators/src/s3_oneshot_sink/parquet.rs).
+    """
+    schema = pa.schema(
+        [
+            pa.field("u", pa.uint32()),
+            pa.field("l", pa.list_(pa.field("item", pa.int32()))),
+            pa.field("n", pa.int64(), nullable=False),
+        ]
+    )
+    sinks: dict[str, MemorySink] = {}
+    writer = RollingParquetWriter(
+        schema=schema,
+        max_file_size=1024**2,
+        compression="snappy",
+        open_sink=lambda name: sinks.setdefault(name, MemorySink()),
+    )
+    writer.write(
+        pa.record_batch(
+            [pa.array([1, 2**32 - 1], pa.uint32()), pa.array([[1], []]), pa.array([5, 6])], schema=schema
+        )
+    )
+    (written,) = writer.close()
+    parquet = pq.ParquetFile(io.BytesIO(sinks[written.name].final))
+    columns = {parquet.schema.column(i).path: parquet.schema.column(i) for i in range(len(parquet.schema))}
+    assert (
+        columns["u"].physical_type == "INT32"
+        and str(columns["u"].logical_type) == "Int(bitWidth=32, isSigned=false)"
+    )
+    assert "l.list.item" in columns  # not "element"
+    assert columns["n"].max_definition_level == 0  # required
+    row_group = parquet.metadata.row_group(0)
+    assert all(row_group.column(i).statistics is None for i in range(row_group.num_columns))
+    assert parquet.read().column("u").to_pylist() == [1, 2**32 - 1]

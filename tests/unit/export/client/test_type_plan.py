@@ -28,35 +28,35 @@ def _numeric_typmod(precision: int, scale: int) -> int:
 @pytest.mark.parametrize(
     ("column", "arrow_type", "mz_name", "expression"),
     [
-        (DescribedColumn("c", "bool"), pa.bool_(), "boolean", '"c"'),
-        (DescribedColumn("c", "int2"), pa.int16(), "smallint", '"c"'),
-        (DescribedColumn("c", "int4"), pa.int32(), "integer", '"c"'),
-        (DescribedColumn("c", "int8"), pa.int64(), "bigint", '"c"'),
-        (DescribedColumn("c", "uint2"), pa.uint16(), "uint2", '"c"::text'),
-        (DescribedColumn("c", "uint4"), pa.uint32(), "uint4", '"c"::text'),
-        (DescribedColumn("c", "uint8"), pa.uint64(), "uint8", '"c"::text'),
-        (DescribedColumn("c", "float4"), pa.float32(), "real", '"c"'),
-        (DescribedColumn("c", "float8"), pa.float64(), "double", '"c"'),
+        (DescribedColumn("c", "bool"), pa.bool_(), "boolean", '"c0"'),
+        (DescribedColumn("c", "int2"), pa.int16(), "smallint", '"c0"'),
+        (DescribedColumn("c", "int4"), pa.int32(), "integer", '"c0"'),
+        (DescribedColumn("c", "int8"), pa.int64(), "bigint", '"c0"'),
+        (DescribedColumn("c", "uint2"), pa.uint16(), "uint2", '"c0"::text'),
+        (DescribedColumn("c", "uint4"), pa.uint32(), "uint4", '"c0"::text'),
+        (DescribedColumn("c", "uint8"), pa.uint64(), "uint8", '"c0"::text'),
+        (DescribedColumn("c", "float4"), pa.float32(), "real", '"c0"'),
+        (DescribedColumn("c", "float8"), pa.float64(), "double", '"c0"'),
         (
             DescribedColumn("c", "numeric", typmod=_numeric_typmod(18, 4)),
             pa.decimal128(38, 4),
             "numeric",
-            '"c"',
+            '"c0"',
         ),
-        (DescribedColumn("c", "numeric"), pa.decimal128(38, 10), "numeric", '"c"'),
-        (DescribedColumn("c", "text"), pa.large_string(), "text", '"c"'),
-        (DescribedColumn("c", "varchar"), pa.large_string(), "text", '"c"'),
-        (DescribedColumn("c", "varchar", typmod=14), pa.string(), "text", '"c"'),
-        (DescribedColumn("c", "bpchar", typmod=9), pa.string(), "text", '"c"'),
-        (DescribedColumn("c", "bpchar"), pa.large_string(), "text", '"c"'),
-        (DescribedColumn("c", "bytea"), pa.large_binary(), "bytea", '"c"'),
-        (DescribedColumn("c", "uuid"), pa.binary(16), "uuid", '"c"'),
-        (DescribedColumn("c", "jsonb"), pa.large_string(), "jsonb", '"c"::text'),
-        (DescribedColumn("c", "date"), pa.date32(), "date", '"c"'),
-        (DescribedColumn("c", "time"), pa.time64("us"), "time", '"c"'),
-        (DescribedColumn("c", "timestamp"), pa.timestamp("us"), "timestamp", '"c"'),
-        (DescribedColumn("c", "timestamptz"), pa.timestamp("us", tz="+00:00"), "timestamptz", '"c"'),
-        (DescribedColumn("c", "mz_timestamp"), pa.uint64(), "mz_timestamp", '"c"::text'),
+        (DescribedColumn("c", "numeric"), pa.decimal128(38, 10), "numeric", '"c0"'),
+        (DescribedColumn("c", "text"), pa.large_string(), "text", '"c0"'),
+        (DescribedColumn("c", "varchar"), pa.large_string(), "text", '"c0"'),
+        (DescribedColumn("c", "varchar", typmod=14), pa.string(), "text", '"c0"'),
+        (DescribedColumn("c", "bpchar", typmod=9), pa.string(), "text", '"c0"'),
+        (DescribedColumn("c", "bpchar"), pa.large_string(), "text", '"c0"'),
+        (DescribedColumn("c", "bytea"), pa.large_binary(), "bytea", '"c0"'),
+        (DescribedColumn("c", "uuid"), pa.binary(16), "uuid", '"c0"'),
+        (DescribedColumn("c", "jsonb"), pa.large_string(), "jsonb", '"c0"::text'),
+        (DescribedColumn("c", "date"), pa.date32(), "date", '"c0"'),
+        (DescribedColumn("c", "time"), pa.time64("us"), "time", '"c0"'),
+        (DescribedColumn("c", "timestamp"), pa.timestamp("us"), "timestamp", '"c0"'),
+        (DescribedColumn("c", "timestamptz"), pa.timestamp("us", tz="+00:00"), "timestamptz", '"c0"'),
+        (DescribedColumn("c", "mz_timestamp"), pa.uint64(), "mz_timestamp", '"c0"::text'),
     ],
 )
 def test_parity_table(column, arrow_type, mz_name, expression) -> None:
@@ -79,7 +79,8 @@ def test_arrays_are_structs_of_items_and_dimensions() -> None:
     assert items.type.value_field.metadata[b"ARROW:extension:name"] == b"materialize.v1.numeric"
     assert dims.type == pa.uint8() and not dims.nullable
     assert dims.metadata[b"ARROW:extension:name"] == b"materialize.v1.array_dimensions"
-    assert plan.select_list == ['"a"', 'coalesce(array_ndims("a"), 0)']
+    dimensions = " + ".join(f'(array_length("c0", {n}) IS NOT NULL)::int4' for n in range(1, 7))
+    assert plan.select_list == ['"c0"', f"({dimensions})"]  # Materialize has no array_ndims
     batch = pa.record_batch(
         [pa.array([["1.5", "2"], None, []]), pa.array([1, 0, 0], pa.int32())], names=["x", "y"]
     )
@@ -112,6 +113,34 @@ def test_every_unsupported_column_is_named_with_a_fix() -> None:
 
 def test_unique_names_suffix_duplicates_like_materialize() -> None:
     assert unique_names(["a", "a", "b", "a"]) == ["a", "a2", "b", "a3"]
+    # desc_to_schema counts per original name only, so a suffixed name can repeat a given one
+    assert unique_names(["a", "a", "a2"]) == ["a", "a2", "a2"]
+    assert unique_names(["a2", "a", "a"]) == ["a2", "a", "a2"]
+
+
+def test_duplicate_names_are_read_by_position() -> None:
+    plan = plan_export(
+        [DescribedColumn("a", "int4"), DescribedColumn("a", "text"), DescribedColumn("a2", "int8")], MZ
+    )
+    assert plan.schema.names == ["a", "a2", "a2"]
+    assert plan.column_aliases == ["c0", "c1", "c2"] and plan.select_list == ['"c0"', '"c1"', '"c2"']
+
+
+def test_not_null_columns_become_required_fields() -> None:
+    plan = plan_export(
+        [
+            DescribedColumn("id", "int8", not_null=True),
+            DescribedColumn("note", "text"),
+            DescribedColumn("tags", "_text", element_type_name="text", not_null=True),
+        ],
+        MZ,
+    )
+    assert [field.nullable for field in plan.schema] == [False, True, False]
+
+
+def test_the_one_byte_char_type_is_refused_as_materialize_refuses_it() -> None:
+    with pytest.raises(UnsupportedColumnsError, match=r"flag \(char\)"):
+        plan_export([DescribedColumn("flag", "char")], MZ)
 
 
 def _convert(column: DescribedColumn, array: pa.Array, flavor: ServerFlavor = PG) -> list:

@@ -59,5 +59,3 @@ def test_copy_tag_and_materialize_object_names() -> None:
 def test_materialize_errors_keep_their_text_and_say_what_to_do(message: str, hint: str) -> None:
     explained = explain_copy_error(message, S3Folder.parse("s3://bkt/p/run1/"), "s3_writer")
     assert message in explained and hint in explained
-
-
