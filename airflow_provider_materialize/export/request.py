@@ -160,6 +160,8 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
     file_format, compression, csv_options = _check_options(arguments, mode)
     select = source_select(source, query)
     folder = S3Folder.parse(arguments.s3_uri)
+    if mode is ExportMode.NATIVE:
+        _check_materialize_uri(folder)
     if query is not None and not rules.order_by_allowed and has_top_level_order_by(query):
         raise ValueError(
             "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "
@@ -241,12 +243,33 @@ def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str 
         value = getattr(arguments, name)
         if value is None:
             continue
-        if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
-            raise ValueError(f"{name} must be a single character other than a line break, got {value!r}")
+        # Materialize: "COPY delimiter must be a single one-byte character" (extract_byte_param_value
+        # in src/sql/src/plan/statement/dml.rs) -- one byte, so 'é' is refused too.
+        if not isinstance(value, str) or len(value.encode()) != 1 or value in "\r\n":
+            raise ValueError(
+                f"{name} must be a single one-byte character other than a line break, got {value!r}"
+            )
         options[option] = value
     if arguments.csv_delimiter is not None and arguments.csv_delimiter == arguments.csv_quote:
         raise ValueError("csv_delimiter and csv_quote must be different characters")
     return options
+
+
+# Characters Materialize's COPY TO target cannot carry into an S3 key as written: http::Uri (which
+# eval_copy_to_uri parses it with) rejects blanks, <, >, ` and control characters, drops what follows
+# ? or #, and keeps % undecoded; non-ASCII is accepted only by newer versions of that crate.
+_MATERIALIZE_URI_REFUSED = set(' <>`?#%"{}|\\^')
+
+
+def _check_materialize_uri(folder: S3Folder) -> None:
+    path = folder.prefix
+    bad = sorted({ch for ch in path if ch in _MATERIALIZE_URI_REFUSED or not " " < ch < "\x7f"})
+    if bad:
+        raise ValueError(
+            f"s3_uri {folder.uri!r} holds {', '.join(repr(ch) for ch in bad)}: Materialize's COPY would "
+            "refuse the URI or write other keys than this folder's. Use letters, digits and - _ . = / "
+            "in native mode"
+        )
 
 
 def _apply(names: list[str]) -> str:

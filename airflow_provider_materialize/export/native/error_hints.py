@@ -1,4 +1,9 @@
-"""Turn Materialize's COPY TO S3 errors into task failures that keep its text and say what to do."""
+"""Turn Materialize's COPY TO S3 errors into task failures that keep its text and say what to do.
+
+The patterns match the texts Materialize raises (src/storage-types/src/sinks/s3_oneshot_sink.rs
+preflight, plan_copy_to_expr in src/sql/src/plan/statement/dml.rs, ArrowBuilder in
+src/arrow-util/src/builder.rs, the catalog's errors in src/sql/src/catalog.rs).
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,10 @@ def _hints(folder: S3Folder, aws_connection: str) -> list[tuple[re.Pattern[str],
             "USAGE on the cluster.",
         ),
         (
-            re.compile(r"unknown (catalog item|connection)|connection .* does not exist|is not a connection"),
+            re.compile(
+                r"unknown (catalog item|connection)|connection .* does not exist|is an? \w+ not a connection"
+                r"|only aws connection is supported"
+            ),
             f"Create the AWS connection first, e.g. MaterializeHook().create_aws_connection("
             f"{aws_connection!r}, role_arn=...), or check its name and schema.",
         ),
@@ -56,7 +64,23 @@ def _hints(folder: S3Folder, aws_connection: str) -> list[tuple[re.Pattern[str],
             "Cast or leave out the named columns with query=, e.g. SELECT id, duration::text FROM ...",
         ),
         (
-            re.compile(r"special numeric|cannot represent decimal|numeric.*(precision|scale)"),
+            re.compile(r"max file size cannot be"),
+            "MAX FILE SIZE must be 16MB to 4GB, counted in powers of 1024: set max_file_size accordingly.",
+        ),
+        (
+            re.compile(r"copy (delimiter|quote|escape) must be|delimiter and quote must be different"),
+            "csv_delimiter and csv_quote must each be one byte (one ASCII character), and differ.",
+        ),
+        (
+            re.compile(r"copy to target|urls are supported as copy to target|invalid uri character"),
+            "Materialize could not use the target URI: keep s3_uri to s3://bucket/folder/ with letters, "
+            "digits and - _ . = /.",
+        ),
+        (
+            re.compile(
+                r"special numeric|cannot represent decimal|decimal value .* out of range|"
+                r"out of range for parquet|numeric.*(precision|scale)"
+            ),
             "A numeric value does not fit Parquet's decimal128(38, s): filter or cast it with query=, "
             "e.g. round(amount, 6)::numeric(38, 6).",
         ),

@@ -105,8 +105,8 @@ def test_native_mode_limits_are_materializes() -> None:
         ({"reader": "csv"}, "reader applies only to client mode"),
         ({"s3_transfer_config": {"max_concurrency": 2}}, "s3_transfer_config applies only to client mode"),
         ({"csv_delimiter": "|"}, "csv_delimiter applies only to format='csv'"),
-        ({"file_format": "csv", "csv_delimiter": "||"}, "single character"),
-        ({"file_format": "csv", "csv_quote": "\n"}, "single character"),
+        ({"file_format": "csv", "csv_delimiter": "||"}, "single one-byte character"),
+        ({"file_format": "csv", "csv_quote": "\n"}, "single one-byte character"),
         ({"file_format": "csv", "csv_delimiter": "'", "csv_quote": "'"}, "must be different"),
     ],
 )
@@ -147,3 +147,18 @@ def test_untemplated_arguments_are_checked_when_the_dag_is_parsed() -> None:
     check_untemplated_arguments(
         ExportArguments(source=object(), s3_uri="{% if x %}", max_file_size="{{ huge }}", cluster=3)
     )
+
+
+@pytest.mark.parametrize(
+    "target", ["s3://bkt/a b/", "s3://bkt/a%20b/", "s3://bkt/a#b/", "s3://bkt/é/", "s3://bkt/a`b/"]
+)
+def test_native_mode_refuses_uri_characters_materialize_would_not_write_as_given(target: str) -> None:
+    with pytest.raises(ValueError, match="Materialize's COPY would refuse the URI or write other keys"):
+        native(s3_uri=target)
+    client(s3_uri=target)  # the worker writes such keys as given
+
+
+def test_native_csv_delimiter_and_quote_are_one_byte() -> None:
+    with pytest.raises(ValueError, match="one-byte"):
+        native(file_format="csv", csv_delimiter="é")
+    assert native(file_format="csv", csv_quote="'").csv_options == {"QUOTE": "'"}
