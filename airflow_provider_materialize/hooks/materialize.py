@@ -48,12 +48,13 @@ def execute_one(cursor: Any, statement: str) -> Any:
     """Send ``statement`` with the extended query protocol, so the server parses exactly one statement.
 
     psycopg sends a statement without parameters with the simple protocol, which runs every
-    ``;``-separated statement in the text; asking for binary results makes it use the extended
-    protocol (Parse/Bind/Execute) instead, where a second statement is an error. PostgreSQL and
-    Materialize (``StateMachine::parse`` in src/pgwire/src/protocol.rs) both refuse it.
+    ``;``-separated statement in the text; a prepared statement goes through Parse/Bind/Execute
+    instead, where a second statement is an error: PostgreSQL and Materialize
+    (``StateMachine::parse`` in src/pgwire/src/protocol.rs) both refuse it. Results stay in text
+    format: Materialize refuses binary results for list and map columns at Bind (same file).
     """
     try:
-        return cursor.execute(statement, binary=True)
+        return cursor.execute(statement, prepare=True)
     except Exception as error:
         refusal = _refusal(error)
         if refusal is None:

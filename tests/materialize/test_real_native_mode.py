@@ -12,64 +12,18 @@ store that both Materialize and this machine can reach, e.g. MinIO next to the e
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
-from typing import Any
 
-import boto3
 import pytest
 
 from airflow_provider_materialize.export.native.error_hints import NativeCopyError
-from airflow_provider_materialize.hooks.materialize import MaterializeHook
+from tests.materialize.conftest import HAS_STORE, NO_STORE
+from tests.materialize.conftest import S3_BUCKET as BUCKET
 from tests.support.operator_run import run_operator
 from tests.support.s3_objects import list_keys, read_parquet
 
-ENDPOINT = os.environ.get("MATERIALIZE_TEST_S3_ENDPOINT")
-LOCAL_ENDPOINT = os.environ.get("MATERIALIZE_TEST_S3_LOCAL_ENDPOINT", ENDPOINT)
-BUCKET = os.environ.get("MATERIALIZE_TEST_S3_BUCKET")
-KEY = os.environ.get("MATERIALIZE_TEST_S3_KEY", "")
-SECRET = os.environ.get("MATERIALIZE_TEST_S3_SECRET", "")
-REGION = os.environ.get("MATERIALIZE_TEST_S3_REGION", "us-east-1")
-
-pytestmark = [
-    pytest.mark.materialize,
-    pytest.mark.skipif(
-        not (os.environ.get("MATERIALIZE_TEST_URL") and ENDPOINT and BUCKET),
-        reason="native mode needs a real Materialize and an S3 store it can reach: set MATERIALIZE_TEST_URL, "
-        "MATERIALIZE_TEST_S3_ENDPOINT, MATERIALIZE_TEST_S3_BUCKET, MATERIALIZE_TEST_S3_KEY and "
-        "MATERIALIZE_TEST_S3_SECRET (e.g. the materialize/materialized emulator image and MinIO)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def store() -> Any:
-    """``aws_default`` points at the shared store; yields a boto3 client for it."""
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "aws",
-            "login": KEY,
-            "password": SECRET,
-            "extra": {"endpoint_url": LOCAL_ENDPOINT, "region_name": REGION},
-        }
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=LOCAL_ENDPOINT,
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-        region_name=REGION,
-    )
-
-
-@pytest.fixture(scope="module")
-def aws_connection(materialize: str) -> str:
-    name = f"{materialize}.s3_writer"
-    MaterializeHook().create_aws_connection(
-        name, access_key_id=KEY, secret_access_key=SECRET, region=REGION, endpoint=ENDPOINT
-    )
-    return name
+# The store and aws_connection fixtures are in conftest.py
+pytestmark = [pytest.mark.materialize, pytest.mark.skipif(not HAS_STORE, reason=NO_STORE)]
 
 
 def test_native_parquet_export_matches_the_copy_count(materialize, store, aws_connection) -> None:
@@ -98,7 +52,8 @@ def test_native_csv_export_and_a_refused_second_run(materialize, store, aws_conn
     )
     assert stats["rows"] == 2 and all(f["uri"].endswith(".csv") for f in stats["files"])
     with pytest.raises(Exception, match="not empty"):
-        run_operator(query=query, s3_uri=uri, aws_connection=aws_connection, try_number=2)
+        # another DAG run into the finished folder (a later try of the same task would replace it)
+        run_operator(query=query, s3_uri=uri, aws_connection=aws_connection, run_id="scheduled__other")
 
 
 def test_unsupported_column_is_explained(materialize, store, aws_connection) -> None:
