@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.servers import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+from tests.support.servers import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, s3_client
 
 ERROR_500 = "error_500"
 SLOW_DOWN_503 = "slow_down_503"
@@ -411,19 +411,10 @@ class S3FaultProxy:
 
         (botocore's ``max_attempts``, as in the connection's extra, counts the retries only.)
         """
-        import boto3
         import botocore.config
 
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=S3_ACCESS_KEY,
-            aws_secret_access_key=S3_SECRET_KEY,
-            region_name=S3_REGION,
-            config=botocore.config.Config(
-                retries={"mode": retry_mode, "total_max_attempts": total_max_attempts}
-            ),
-        )
+        retries = {"mode": retry_mode, "total_max_attempts": total_max_attempts}
+        return s3_client(self.endpoint_url, botocore.config.Config(retries=retries))
 
     # -- statistics --------------------------------------------------------------------------------
 

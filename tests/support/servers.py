@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"
@@ -177,18 +178,7 @@ class PostgresServer:
 
     def materialize_connection_json(self) -> str:
         """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON form) to this server."""
-        import json
-
-        return json.dumps(
-            {
-                "conn_type": "materialize",
-                "host": "127.0.0.1",
-                "port": self.port,
-                "login": "postgres",
-                "schema": self.database,
-                "extra": {"application_name": "airflow-provider-dev"},
-            }
-        )
+        return materialize_connection_json(self.port, self.database)
 
     def execute(self, sql: str, database: str | None = None) -> None:
         import psycopg
@@ -242,15 +232,7 @@ class S3Server:
             return False
 
     def client(self):
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=S3_ACCESS_KEY,
-            aws_secret_access_key=S3_SECRET_KEY,
-            region_name=S3_REGION,
-        )
+        return s3_client(self.endpoint_url)
 
     def aws_connection_json(self) -> str:
         """An Airflow AWS connection (``AIRFLOW_CONN_...`` JSON form) pointing at this server."""
@@ -272,6 +254,36 @@ class S3Server:
 
 
 TEST_DAGS = Path(__file__).resolve().parents[1] / "integration" / "dags"
+
+
+def materialize_connection_json(port: int, database: str) -> str:
+    """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON form) to 127.0.0.1:``port``."""
+    import json
+
+    return json.dumps(
+        {
+            "conn_type": "materialize",
+            "host": "127.0.0.1",
+            "port": port,
+            "login": "postgres",
+            "schema": database,
+            "extra": {"application_name": "airflow-provider-dev"},
+        }
+    )
+
+
+def s3_client(endpoint_url: str, config: Any = None) -> Any:
+    """A boto3 S3 client with the test credentials, talking to ``endpoint_url``."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name=S3_REGION,
+        config=config,
+    )
 
 
 def airflow_environment(root: Path) -> dict[str, str]:

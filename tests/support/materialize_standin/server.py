@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import socket
 import threading
 import uuid
@@ -18,6 +17,7 @@ from tests.support.materialize_standin.rules import Catalog
 from tests.support.materialize_standin.session import Session
 from tests.support.materialize_standin.sqltext import quote_ident
 from tests.support.materialize_standin.types import TypeMap
+from tests.support.servers import materialize_connection_json
 
 DEFAULT_VERSION = "v0.130.0 (000000000)"
 _JOIN_SECONDS = 10
@@ -180,16 +180,7 @@ class MaterializeStandin:
 
     def materialize_connection_json(self) -> str:
         """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON) to the stand-in."""
-        return json.dumps(
-            {
-                "conn_type": "materialize",
-                "host": "127.0.0.1",
-                "port": self.port,
-                "login": "postgres",
-                "schema": self.database,
-                "extra": {"application_name": "airflow-provider-dev"},
-            }
-        )
+        return materialize_connection_json(self.port, self.database)
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         """A psycopg connection to the stand-in (autocommit unless told otherwise)."""
