@@ -102,7 +102,9 @@ def _run(
             writer.write(claim)
         except BaseException as error:
             failure = error
-            if folder.list_keys():  # what the writer left is marked for the task's retry to replace
+            # What the writer left is marked for the task's retry to replace -- unless the folder is
+            # another run's now, and nothing in it is this try's.
+            if not isinstance(error, FolderLostError) and folder.list_keys():
                 _keep_first_error(lambda: claim.claim(Takeover(keys=[]), error=failure))
             raise
         claim.claim(Takeover(keys=[]))

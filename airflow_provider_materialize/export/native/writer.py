@@ -35,7 +35,13 @@ from airflow_provider_materialize.export.native.file_names import (
     is_in_progress_marker,
 )
 from airflow_provider_materialize.export.native.footers import read_parquet_footer
-from airflow_provider_materialize.export.output_folder import FolderNotEmptyError, OutputFolder, describe_keys
+from airflow_provider_materialize.export.output_folder import (
+    MANIFEST_NAME,
+    FolderNotEmptyError,
+    OutputFolder,
+    describe_keys,
+)
+from airflow_provider_materialize.export.ownership import FolderLostError, describe_writer
 from airflow_provider_materialize.export.result import WrittenFile, schema_entries, schema_entry
 from airflow_provider_materialize.sql import copy_to_s3_sql
 
@@ -94,6 +100,7 @@ class NativeWriter:
         log.info("Materialize writes the files itself: %s", self.statement)
         self._rows = _run_with_progress(self.runner, self.statement, self.request, claim.folder)
         log.info("Materialize reported COPY %d; checking the files it wrote", self._rows)
+        _yield_to_a_run_that_published_meanwhile(claim.folder)
 
     def collect(self, folder: OutputFolder) -> WrittenOutput:
         files, schema = _inspect_files(folder, self.request.file_format)
@@ -118,6 +125,29 @@ class NativeWriter:
 
     def close(self) -> None:
         """Nothing is held between the steps: the COPY runs within ``write``."""
+
+
+def _yield_to_a_run_that_published_meanwhile(folder: OutputFolder) -> None:
+    """If another run published the folder while this COPY ran, remove this COPY's files and stop.
+
+    The folder was empty when this try looked, so Materialize's objects that the other run's
+    manifest does not list are this COPY's.
+    """
+    manifest, _ = folder.read_json(MANIFEST_NAME)
+    if manifest is None:
+        return
+    listed = {str(entry.get("uri", "")).rsplit("/", 1)[-1] for entry in manifest.get("files", [])}
+    ours = [
+        key
+        for key, _ in folder.list_objects()
+        if (is_data_file(name := folder.folder.name_of(key)) or is_in_progress_marker(name))
+        and name not in listed
+    ]
+    folder.delete_keys(ours, "written by this try's COPY after another run published the folder")
+    raise FolderLostError(
+        f"{describe_writer(manifest.get('written_by'))} published {folder.folder.uri} while this try's "
+        "COPY ran; this try's files are removed and the other run's output is left as it is"
+    )
 
 
 def _refuse_raw_prefix_neighbours(folder: OutputFolder) -> None:
