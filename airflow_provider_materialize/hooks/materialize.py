@@ -62,8 +62,13 @@ def execute_one(cursor: Any, statement: str) -> Any:
         raise refusal from error
 
 
-def _refusal(error: Exception) -> StatementRefusedError | None:
+def _refusal(error: Exception) -> Exception | None:
     code = getattr(error, "sqlstate", None)
+    if "unknown cluster" in str(error):  # CatalogError::UnknownCluster, src/sql/src/catalog.rs
+        return RuntimeError(
+            f"{str(error).strip()}: the cluster named by cluster= (or the connection's cluster extra) "
+            "does not exist on this Materialize. Pick one that SHOW CLUSTERS lists, or create it."
+        )
     if _MULTIPLE_COMMANDS in str(error):
         return StatementRefusedError(
             "Refused: the text holds more than one SQL statement, and only one SELECT is exported. "
