@@ -13,8 +13,9 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-materialize",
         "name": "Materialize",
-        "description": "`Materialize <https://materialize.com/>`__: consistent snapshots of views and tables "
-        "exported to S3 as Parquet.",
+        # Plain text: Airflow's provider page strips RST markup, which left a stray "https://...:"
+        "description": "Materialize: consistent snapshots of views, tables and queries exported to S3 "
+        "as Parquet.",
         "versions": [__version__],
         "integrations": [
             {
