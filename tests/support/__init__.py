@@ -1,7 +1,8 @@
 """Test support: the throwaway servers and helpers shared by the tests, ``dev/`` and ``bench/``.
 
 * ``servers``: a throwaway PostgreSQL (standing in for Materialize) and moto's S3-compatible
-  server, and the Airflow connections and environment pointing at them;
+  server, and the Airflow connections and environment pointing at them (the servers themselves in
+  ``postgres_server`` and ``s3_server``, their process helpers in ``server_process``);
 * ``operator_run``: run ``MaterializeCopyToS3Operator.execute`` without a scheduler;
 * ``dag_runs`` and ``sample_data``: run the example DAGs in-process, on sample data;
 * ``s3_objects``: list and read back what an export left in S3;

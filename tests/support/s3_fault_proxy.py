@@ -26,297 +26,52 @@ Standard library only; it imports neither pytest nor the test suite. Usage::
         os.environ["AIRFLOW_CONN_AWS_FAULTY"] = proxy.aws_connection_json()
         ...  # run_operator(..., aws_conn_id="aws_faulty")
         print(proxy.stats)
+
+The fault kinds, the request and fault records and the connection helpers live in
+``s3_fault_requests``, the HTTP server and its request handler in ``s3_fault_handler``; every name
+importers use is importable from here.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import http.client
-import json
 import random
-import socket
-import struct
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from tests.support.servers import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, s3_client
+from tests.support.s3_fault_handler import _ProxyServer
+from tests.support.s3_fault_requests import (
+    _ERROR_RESPONSES,
+    _HOP_BY_HOP,
+    ERROR_500,
+    FAULT_KINDS,
+    RESET_AFTER,
+    RESET_BEFORE,
+    SLOW_DOWN_503,
+    InjectedFault,
+    ProxiedRequest,
+    _Counters,
+    aws_connection_json,
+    first_attempt_of,
+    s3_operation,
+)
+from tests.support.servers import s3_client
 
-ERROR_500 = "error_500"
-SLOW_DOWN_503 = "slow_down_503"
-RESET_BEFORE = "reset_before"
-RESET_AFTER = "reset_after"
-FAULT_KINDS = (ERROR_500, SLOW_DOWN_503, RESET_BEFORE, RESET_AFTER)
-
-_ERROR_RESPONSES = {
-    ERROR_500: (
-        500,
-        "Internal Server Error",
-        "InternalError",
-        "We encountered an internal error. Please try again.",
-    ),
-    SLOW_DOWN_503: (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
-}
-# Not forwarded: they describe the proxy's connections, not the request.
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "upgrade",
-    "expect",  # the proxy has already answered "100 Continue" and read the body
-}
-
-
-def s3_operation(method: str, path: str) -> str:
-    """The S3 operation a request is, roughly, from its method and query (for the fault log)."""
-    parts = urlsplit(path)
-    query = parse_qs(parts.query, keep_blank_values=True)
-    has_key = parts.path.strip("/").count("/") >= 1
-    if method == "POST":
-        if "uploads" in query:
-            return "CreateMultipartUpload"
-        if "uploadId" in query:
-            return "CompleteMultipartUpload"
-        if "delete" in query:
-            return "DeleteObjects"
-        return "POST"
-    if method == "PUT":
-        if "partNumber" in query:
-            return "UploadPart"
-        return "PutObject" if has_key else "CreateBucket"
-    if method == "DELETE":
-        if "uploadId" in query:
-            return "AbortMultipartUpload"
-        return "DeleteObject" if has_key else "DeleteBucket"
-    if method == "HEAD":
-        return "HeadObject" if has_key else "HeadBucket"
-    if method == "GET":
-        if "uploads" in query:
-            return "ListMultipartUploads"
-        if "uploadId" in query:
-            return "ListParts"
-        if not has_key:
-            return "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects"
-        return "GetObject"
-    return method
-
-
-@dataclass(frozen=True)
-class ProxiedRequest:
-    """What the fault filter sees of one request."""
-
-    index: int  # arrival order, from 0
-    method: str
-    path: str  # path and query, as sent
-    operation: str  # see s3_operation()
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class InjectedFault:
-    index: int
-    kind: str
-    method: str
-    path: str
-    operation: str
-
-
-@dataclass
-class _Counters:
-    requests: int = 0
-    forwarded: int = 0
-    answered: int = 0  # forwarded and answered to the client
-    upstream_errors: int = 0
-    faults: collections.Counter = field(default_factory=collections.Counter)
-    operations: collections.Counter = field(default_factory=collections.Counter)
-    log: list[InjectedFault] = field(default_factory=list)
-
-
-def aws_connection_json(endpoint_url: str, max_attempts: int = 10, retry_mode: str = "standard") -> str:
-    """An Airflow AWS connection (``AIRFLOW_CONN_...`` JSON form) to ``endpoint_url`` with retries.
-
-    The same shape as ``S3Server.aws_connection_json()``, plus botocore's retry settings in the
-    extra's ``config_kwargs`` (the Amazon provider turns them into the client's ``Config``): the
-    ``standard`` mode retries 500/503 answers and connection errors.
-    """
-    return json.dumps(
-        {
-            "conn_type": "aws",
-            "login": S3_ACCESS_KEY,
-            "password": S3_SECRET_KEY,
-            "extra": {
-                "endpoint_url": endpoint_url,
-                "region_name": S3_REGION,
-                "config_kwargs": {"retries": {"mode": retry_mode, "max_attempts": max_attempts}},
-            },
-        }
-    )
-
-
-def first_attempt_of(*operations: str) -> Callable[[ProxiedRequest], bool]:
-    """A ``should_fault`` filter: the first request of each path and query of these S3 operations.
-
-    A client's retry repeats the path and query, so it goes through: with ``fault_rate=1.0`` and
-    ``kinds=(RESET_AFTER,)``, every write of those operations takes effect once unanswered, and
-    its retry runs against what the first attempt did.
-    """
-    seen: set[tuple[str, str]] = set()
-
-    def should_fault(request: ProxiedRequest) -> bool:  # called under the proxy's lock
-        if request.operation not in operations or (request.operation, request.path) in seen:
-            return False
-        seen.add((request.operation, request.path))
-        return True
-
-    return should_fault
-
-
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, proxy: S3FaultProxy) -> None:
-        self.proxy = proxy
-        self.open_connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.open_connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.open_connections.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        """End idle keep-alive connections so that their handler threads finish."""
-        with self.connections_lock:
-            connections = list(self.open_connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects from S3
-    timeout = 120  # an idle client connection ends after this many seconds
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms ACK delays
-    server: _ProxyServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def do_GET(self) -> None:
-        self._proxy()
-
-    do_PUT = do_POST = do_DELETE = do_HEAD = do_GET
-
-    def _proxy(self) -> None:
-        proxy = self.server.proxy
-        try:
-            body = self._read_body()
-        except (OSError, ValueError):
-            self.close_connection = True
-            return
-        kind = proxy._decide(self.command, self.path, dict(self.headers.items()))
-        if proxy.latency > 0:
-            time.sleep(proxy.latency)
-        if kind == RESET_BEFORE:
-            self._reset()
-            return
-        if kind in _ERROR_RESPONSES:
-            self._send_error(kind)
-            return
-        try:
-            status, reason, headers, payload = proxy._forward(self.command, self.path, self.headers, body)
-        except OSError as error:
-            proxy._count_upstream_error()
-            self._send_plain(502, "Bad Gateway", f"upstream S3 server failed: {error}".encode())
-            return
-        if kind == RESET_AFTER:
-            self._reset()
-            return
-        proxy._count_answered()
-        self.send_response_only(status, reason)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD" and payload:
-            self.wfile.write(payload)
-
-    def _read_body(self) -> bytes:
-        """The request body as sent: chunked bodies stay chunked (raw), with their trailers."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raw = bytearray()
-            while True:
-                size_line = self.rfile.readline(65537)
-                if not size_line:
-                    raise ValueError("chunked body ended early")
-                raw += size_line
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-                if size == 0:
-                    while True:  # trailers, up to the empty line
-                        line = self.rfile.readline(65537)
-                        if not line:
-                            raise ValueError("chunked body ended early")
-                        raw += line
-                        if line in (b"\r\n", b"\n"):
-                            return bytes(raw)
-                chunk = self.rfile.read(size + 2)  # the data and its CRLF
-                if len(chunk) != size + 2:
-                    raise ValueError("chunked body ended early")
-                raw += chunk
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if len(body) != length:
-            raise ValueError("body ended early")
-        return body
-
-    def _send_error(self, kind: str) -> None:
-        status, reason, code, message = _ERROR_RESPONSES[kind]
-        request_id = uuid.uuid4().hex[:16].upper()
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{message}</Message>"
-            f"<Resource>{self.path.split('?', 1)[0]}</Resource><RequestId>{request_id}</RequestId></Error>"
-        ).encode()
-        self.send_response_only(status, reason)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amz-request-id", request_id)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _send_plain(self, status: int, reason: str, body: bytes) -> None:
-        self.send_response_only(status, reason)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _reset(self) -> None:
-        """Close the client's connection with a TCP reset (RST) instead of an answer."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            # The socket really closes (and resets) once the handler's file objects are closed too.
-            self.connection.close()
-        except OSError:
-            pass
+__all__ = [
+    "ERROR_500",
+    "FAULT_KINDS",
+    "RESET_AFTER",
+    "RESET_BEFORE",
+    "SLOW_DOWN_503",
+    "InjectedFault",
+    "ProxiedRequest",
+    "S3FaultProxy",
+    "aws_connection_json",
+    "first_attempt_of",
+    "s3_operation",
+]
 
 
 class S3FaultProxy:

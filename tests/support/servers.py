@@ -6,284 +6,48 @@
 * moto's S3-compatible HTTP server, in its own process.
 
 Both listen on 127.0.0.1 on a free port and are stopped by their own process id.
+
+The servers themselves live in ``postgres_server`` and ``s3_server`` (their process helpers in
+``server_process``); this module starts them together and builds the environments that point Airflow
+at them. Every name the tests, ``dev/`` and ``bench/`` import from here stays importable here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import pwd
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-S3_ACCESS_KEY = "testing"
-S3_SECRET_KEY = "testing"
-S3_REGION = "us-east-1"
-# moto runs on the cores the export under test uses, so its CPU time counts against the export
-# (what each setting below saves is measured in docs/benchmarks.md):
-# * it spills every object or part over 5 MB to a temporary file and reads it back when a multipart
-#   upload completes, a large share of its CPU time; objects up to 256 MiB stay in memory;
-# * glibc handed the freed part buffers back to the system and faulted fresh pages in for the next
-#   export, so the first exports into a fresh server cost it far more CPU time than later ones; one
-#   arena pair and no trimming let it reuse them.
-MOTO_ENVIRONMENT = {
-    "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(256 * 1024 * 1024),
-    "MALLOC_ARENA_MAX": "2",
-    "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
-    "MALLOC_TRIM_THRESHOLD_": str(1024 * 1024 * 1024),
-}
+from tests.support.postgres_server import PostgresServer, find_postgres_bin, materialize_connection_json
+from tests.support.s3_server import (
+    MOTO_ENVIRONMENT,
+    S3_ACCESS_KEY,
+    S3_REGION,
+    S3_SECRET_KEY,
+    S3Server,
+    s3_client,
+)
+from tests.support.server_process import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def find_postgres_bin() -> Path:
-    """Directory holding ``initdb`` and ``postgres``: $PG_BIN, then PATH, then Debian's layout."""
-    candidates = [os.environ.get("PG_BIN", "")]
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(str(Path(initdb).parent))
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
-            return Path(candidate)
-    raise RuntimeError(
-        "PostgreSQL server binaries (initdb, postgres) were not found; install them "
-        "(Debian: apt-get install postgresql) or point PG_BIN at their directory"
-    )
-
-
-def _unprivileged_user() -> pwd.struct_passwd | None:
-    """The user to run PostgreSQL as: None when we are not root, else ``postgres`` or ``nobody``."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    raise RuntimeError(
-        "running as root and neither a 'postgres' nor a 'nobody' user exists to run PostgreSQL"
-    )
-
-
-def _wait_for(check, what: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
-        if check():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")
-
-
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout)
-
-
-@dataclass
-class PostgresServer:
-    """A PostgreSQL server in a temporary directory, trust authentication, user ``postgres``."""
-
-    port: int = field(default_factory=free_port)
-    database: str = "materialize"
-    settings: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen | None = None
-    directory: Path | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
-
-    def start(self) -> PostgresServer:
-        bin_dir = find_postgres_bin()
-        user = _unprivileged_user()
-        self.directory = Path(tempfile.mkdtemp(prefix="mzprov-pg-"))
-        data_dir = self.directory / "data"
-        log_file = self.directory / "server.log"
-        run_as: dict = {}
-        if user is not None:
-            os.chown(self.directory, user.pw_uid, user.pw_gid)
-            run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        subprocess.run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data_dir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            cwd=self.directory,
-            **run_as,
-        )
-        options = {
-            "listen_addresses": "127.0.0.1",
-            "port": str(self.port),
-            "unix_socket_directories": str(self.directory),
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-            "shared_buffers": "256MB",
-            "max_connections": "50",
-            **self.settings,
-        }
-        args = [str(bin_dir / "postgres"), "-D", str(data_dir)]
-        for key, value in options.items():
-            args += ["-c", f"{key}={value}"]
-        with open(log_file, "ab") as log:
-            self.process = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.directory,
-                start_new_session=True,
-                **run_as,
-            )
-        _wait_for(self._accepts_connections, "PostgreSQL", 60, self.process)
-        if self.database != "postgres":
-            self.execute(f'CREATE DATABASE "{self.database}"', database="postgres")
-        return self
-
-    def _accepts_connections(self) -> bool:
-        try:
-            self.execute("SELECT 1", database="postgres")
-            return True
-        except Exception:
-            return False
-
-    def materialize_connection_json(self) -> str:
-        """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON form) to this server."""
-        return materialize_connection_json(self.port, self.database)
-
-    def execute(self, sql: str, database: str | None = None) -> None:
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1",
-            port=self.port,
-            user="postgres",
-            dbname=database or self.database,
-            autocommit=True,
-            connect_timeout=5,
-        ) as conn:
-            conn.execute(sql)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop(self.process, signal.SIGINT)  # "fast" shutdown
-            self.process = None
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
-
-
-@dataclass
-class S3Server:
-    """moto's S3-compatible server (``moto_server``) in its own process."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> S3Server:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **MOTO_ENVIRONMENT},
-        )
-        _wait_for(self._is_up, "moto S3 server", 60, self.process)
-        return self
-
-    def _is_up(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=2):
-                return True
-        except Exception:
-            return False
-
-    def client(self):
-        return s3_client(self.endpoint_url)
-
-    def aws_connection_json(self) -> str:
-        """An Airflow AWS connection (``AIRFLOW_CONN_...`` JSON form) pointing at this server."""
-        import json
-
-        return json.dumps(
-            {
-                "conn_type": "aws",
-                "login": S3_ACCESS_KEY,
-                "password": S3_SECRET_KEY,
-                "extra": {"endpoint_url": self.endpoint_url, "region_name": S3_REGION},
-            }
-        )
-
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop(self.process)
-            self.process = None
-
+__all__ = [
+    "MOTO_ENVIRONMENT",
+    "S3_ACCESS_KEY",
+    "S3_REGION",
+    "S3_SECRET_KEY",
+    "TEST_DAGS",
+    "PostgresServer",
+    "S3Server",
+    "airflow_environment",
+    "connection_environment",
+    "find_postgres_bin",
+    "free_port",
+    "materialize_connection_json",
+    "running_servers",
+    "s3_client",
+]
 
 TEST_DAGS = Path(__file__).resolve().parents[1] / "integration" / "dags"
-
-
-def materialize_connection_json(port: int, database: str) -> str:
-    """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON form) to 127.0.0.1:``port``."""
-    import json
-
-    return json.dumps(
-        {
-            "conn_type": "materialize",
-            "host": "127.0.0.1",
-            "port": port,
-            "login": "postgres",
-            "schema": database,
-            "extra": {"application_name": "airflow-provider-dev"},
-        }
-    )
-
-
-def s3_client(endpoint_url: str, config: Any = None) -> Any:
-    """A boto3 S3 client with the test credentials, talking to ``endpoint_url``."""
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id=S3_ACCESS_KEY,
-        aws_secret_access_key=S3_SECRET_KEY,
-        region_name=S3_REGION,
-        config=config,
-    )
 
 
 def airflow_environment(root: Path) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """Native mode pieces the Materialize stand-in cannot exercise; the rest runs over the wire.
 
 Native mode end to end -- the real ``MaterializeCopy`` sending the COPY to the Materialize stand-in,
-which writes to the S3 server as Materialize does -- is in
-``tests/integration/standin/test_native_mode_over_wire.py``. What stays here: a COPY tag that
-disagrees with the footers (a faithful stand-in never produces one, so ``FakeMaterializeCopy``
-plays Materialize), footer reads of a large file, and a connection that leads to PostgreSQL.
+which writes to the S3 server as Materialize does -- is in ``tests/integration/standin/native/``.
+What stays here: a COPY tag that disagrees with the footers (a faithful stand-in never produces one,
+so ``FakeMaterializeCopy`` plays Materialize), footer reads of a large file, and a connection that
+leads to PostgreSQL.
 """
 
 from __future__ import annotations
