@@ -223,7 +223,9 @@ class FolderClaim:
         try:
             self.folder.delete_object(MARKER_NAME, IfMatch=self._marker_etag or "*")
         except Exception as error:
-            if not (condition_failed(error) or not_found(error)):
+            if not_found(error):  # gone already: a retried delete whose first answer was lost
+                return
+            if not condition_failed(error):
                 raise
             log.warning(
                 "The _INCOMPLETE marker of %s is no longer this try's: left in place", self.folder.folder.uri
