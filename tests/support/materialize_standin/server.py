@@ -182,6 +182,15 @@ class MaterializeStandin:
         """An Airflow ``materialize`` connection (``AIRFLOW_CONN_...`` JSON) to the stand-in."""
         return materialize_connection_json(self.port, self.database)
 
+    def create_aws_connection(self, name: str) -> None:
+        """``CREATE SECRET <name>_key`` and ``CREATE CONNECTION <name> TO AWS`` with the test S3 keys."""
+        with self.connect() as conn:
+            conn.execute(f"CREATE SECRET {name}_key AS 'testing'")
+            conn.execute(
+                f"CREATE CONNECTION {name} TO AWS (ACCESS KEY ID = 'testing', "
+                f"SECRET ACCESS KEY = SECRET {name}_key, REGION = 'us-east-1')"
+            )
+
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         """A psycopg connection to the stand-in (autocommit unless told otherwise)."""
         kwargs.setdefault("autocommit", True)

@@ -55,12 +55,7 @@ def mz(postgres: Any, s3_server: Any) -> Iterator[MaterializeStandin]:
             "CREATE TABLE victim (id int PRIMARY KEY, name text NOT NULL);"
             "INSERT INTO victim SELECT i, 'row ' || i FROM generate_series(1, 20) i"
         )
-        with standin.connect() as conn:
-            conn.execute("CREATE SECRET s3_key AS 'testing'")
-            conn.execute(
-                "CREATE CONNECTION s3_conn TO AWS (ACCESS KEY ID = 'testing', "
-                "SECRET ACCESS KEY = SECRET s3_key, REGION = 'us-east-1')"
-            )
+        standin.create_aws_connection("s3_conn")
         yield standin
 
 

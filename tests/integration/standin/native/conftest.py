@@ -20,12 +20,7 @@ def mz(postgres: Any, s3_server: Any) -> Iterator[MaterializeStandin]:
             f"INSERT INTO orders SELECT g, 'n' || g, g * 1.25 FROM generate_series(1, {ROWS}) g;"
             "CREATE TABLE readings (id int NOT NULL, value numeric)"
         )
-        with standin.connect() as conn:
-            conn.execute("CREATE SECRET s3_writer_key AS 'testing'")
-            conn.execute(
-                "CREATE CONNECTION s3_writer TO AWS (ACCESS KEY ID = 'testing', "
-                "SECRET ACCESS KEY = SECRET s3_writer_key, REGION = 'us-east-1')"
-            )
+        standin.create_aws_connection("s3_writer")
         yield standin
 
 

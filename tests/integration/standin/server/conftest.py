@@ -27,12 +27,7 @@ def mz(postgres: Any, s3_server: Any) -> Iterator[MaterializeStandin]:
             '\'2024-01-02 03:04:05+02\', g, 1700000000000 + g, \'{"b": [1, 2], "a": "x y"}\', g '
             "FROM generate_series(1, 100) g"
         )
-        with standin.connect() as conn:
-            conn.execute("CREATE SECRET s3_key AS 'testing'")
-            conn.execute(
-                "CREATE CONNECTION s3_conn TO AWS (ACCESS KEY ID = 'testing', "
-                "SECRET ACCESS KEY = SECRET s3_key, REGION = 'us-east-1')"
-            )
+        standin.create_aws_connection("s3_conn")
         yield standin
 
 
