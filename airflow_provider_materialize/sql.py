@@ -280,11 +280,9 @@ def copy_to_s3_sql(
     return f"COPY {relation} TO {quote_literal(target_uri)} WITH ({', '.join(options)})"
 
 
-def copy_relation(source: str | None, query: str | None) -> str:
-    """What COPY reads: the quoted object name, or the query in parentheses."""
-    if source is not None:
-        return quote_qualified_name(source)
-    return f"({source_select(None, query)})"
+def copy_relation(source_relation: str | None, select: str) -> str:
+    """What COPY reads: the object's quoted name when there is one, else the SELECT in parentheses."""
+    return source_relation if source_relation is not None else f"({select})"
 
 
 def create_aws_connection_sql(name: str, options: dict[str, str], secret_options: dict[str, str]) -> str:

@@ -119,7 +119,6 @@ class ExportRequest:
 
     mode: ExportMode
     select: str  # the SELECT that defines the snapshot
-    copy_relation: str  # the same rows as COPY reads them: a quoted name or a parenthesised query
     source_relation: str | None  # the quoted object name, when source= names one
     folder: S3Folder
     identity: RunIdentity
@@ -134,6 +133,11 @@ class ExportRequest:
     s3_transfer_config: dict[str, Any] = field(default_factory=dict)
     aws_connection: str | None = None
     csv_options: dict[str, str | bool] = field(default_factory=dict)
+
+    @property
+    def copy_relation(self) -> str:
+        """The same rows as COPY reads them: the quoted object name, or the query in parentheses."""
+        return copy_relation(self.source_relation, self.select)
 
 
 def check_untemplated_arguments(arguments: ExportArguments) -> None:
@@ -170,7 +174,6 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
     return ExportRequest(
         mode=mode,
         select=select,
-        copy_relation=copy_relation(source, query),
         source_relation=quote_qualified_name(source) if source is not None else None,
         folder=folder,
         identity=identity,

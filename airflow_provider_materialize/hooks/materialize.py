@@ -56,13 +56,14 @@ def execute_one(cursor: Any, statement: str) -> Any:
     try:
         return cursor.execute(statement, prepare=True)
     except Exception as error:
-        refusal = _refusal(error)
-        if refusal is None:
+        explained = _explained(error)
+        if explained is None:
             raise
-        raise refusal from error
+        raise explained from error
 
 
-def _refusal(error: Exception) -> Exception | None:
+def _explained(error: Exception) -> Exception | None:
+    """The error to raise instead of ``error``: a refusal of user text, or a fix for an unknown cluster."""
     code = getattr(error, "sqlstate", None)
     if "unknown cluster" in str(error):  # CatalogError::UnknownCluster, src/sql/src/catalog.rs
         return RuntimeError(

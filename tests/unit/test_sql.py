@@ -115,7 +115,7 @@ def test_metadata_queries() -> None:
 
 def test_copy_statement_for_a_query_with_csv_options() -> None:
     sql = copy_to_s3_sql(
-        copy_relation(None, "SELECT id FROM t WHERE note = 'a''b';"),
+        copy_relation(None, source_select(None, "SELECT id FROM t WHERE note = 'a''b';")),
         "s3://b/p",
         "conn",
         "csv",
@@ -132,7 +132,7 @@ def test_hostile_names_and_targets_cannot_change_the_statement() -> None:
     hostile_source = '"x""; DROP TABLE y; --"'  # a quoted name may hold anything: it stays one name
     hostile_connection = '"c"", FORMAT = \'csv"'
     sql = copy_to_s3_sql(
-        copy_relation(hostile_source, None),
+        copy_relation(quote_qualified_name(hostile_source), source_select(hostile_source, None)),
         "s3://bkt/it's'); DROP TABLE z; --",
         hostile_connection,
         "parquet",
@@ -143,7 +143,7 @@ def test_hostile_names_and_targets_cannot_change_the_statement() -> None:
         '(AWS CONNECTION = "c"", FORMAT = \'csv", FORMAT = \'parquet\', MAX FILE SIZE = 16000000)'
     )
     with pytest.raises(ValueError, match="not a table or view name"):
-        copy_relation("x; DROP TABLE y", None)
+        quote_qualified_name("x; DROP TABLE y")
     with pytest.raises(ValueError, match="aws_connection 'conn; DROP TABLE y' is not a name"):
         copy_to_s3_sql('"t"', "s3://bkt/p", "conn; DROP TABLE y", "parquet", 16_000_000)
     with pytest.raises(ValueError, match="NUL"):
