@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_materialize import __version__
+from airflow_provider_materialize.hooks import connection_form
 
 _HOOK_MODULE = "airflow_provider_materialize.hooks.materialize"
 
@@ -37,50 +38,9 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "materialize",
                 "hook-class-name": f"{_HOOK_MODULE}.MaterializeHook",
                 "hook-name": "Materialize",
-                "ui-field-behaviour": {
-                    "relabeling": {
-                        "schema": "Database",
-                        "login": "User",
-                        "password": "Password / app password",
-                    },
-                    "placeholders": {
-                        "host": "<region-id>.aws.materialize.cloud",
-                        "port": "6875",
-                        "schema": "materialize",
-                        "login": "materialize (Cloud: your e-mail address)",
-                        "cluster": "quickstart",
-                        "application_name": "airflow",
-                    },
-                },
-                "conn-fields": {
-                    "cluster": {
-                        "label": "Cluster",
-                        "description": "Compute cluster for every session (SET cluster = ...). "
-                        "Empty: the server's default (quickstart).",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "sslmode": {
-                        "label": "SSL mode",
-                        "description": "libpq sslmode; Materialize Cloud needs require or stricter.",
-                        "schema": {
-                            "type": ["string", "null"],
-                            "enum": [
-                                "disable",
-                                "allow",
-                                "prefer",
-                                "require",
-                                "verify-ca",
-                                "verify-full",
-                                None,
-                            ],
-                        },
-                    },
-                    "application_name": {
-                        "label": "Application name",
-                        "description": "Reported to the server as application_name.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                },
+                # One declaration for every Airflow version: hooks/connection_form.py
+                "ui-field-behaviour": connection_form.ui_field_behaviour(),
+                "conn-fields": connection_form.conn_fields(),
             }
         ],
     }

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+from airflow_provider_materialize.hooks import connection_form
 from airflow_provider_materialize.sql import (
     DETECT_MATERIALIZE_SQL,
     MATERIALIZE_DEFAULT_DATABASE,
@@ -102,6 +103,17 @@ class MaterializeHook(PostgresHook):
     conn_type = "materialize"
     hook_name = "Materialize"
     ignored_extra_options = PostgresHook.ignored_extra_options | {"cluster"}
+
+    # Airflow 3.0 and 3.1 read the form from these two methods, 3.2+ from the provider info.
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields (cluster, SSL mode, application name) as WTForms fields."""
+        return connection_form.legacy_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Labels and placeholders of the form's standard fields."""
+        return connection_form.legacy_ui_field_behaviour()
 
     def __init__(self, *args: Any, cluster: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
