@@ -6,8 +6,7 @@ import copy
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from airflow.providers.postgres.hooks.postgres import PostgresHook
-
+from airflow_provider_materialize.compat import PostgresHook
 from airflow_provider_materialize.hooks import connection_form
 from airflow_provider_materialize.sql import (
     DETECT_MATERIALIZE_SQL,

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import BaseHook, BaseOperator
-from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_provider_materialize.compat import AirflowNotFoundException, BaseHook, BaseOperator
 from airflow_provider_materialize.export.client.s3_stream import DEFAULT_TRANSFER_CONFIG
 from airflow_provider_materialize.export.contract import ModeWriter, run_export
 from airflow_provider_materialize.export.ownership import RunIdentity
@@ -25,7 +24,7 @@ from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_materialize.compat import Context
 
 
 class MaterializeCopyToS3Operator(BaseOperator):
