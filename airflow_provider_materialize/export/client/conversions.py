@@ -5,8 +5,7 @@ No value is converted one by one in Python: every function works on whole Arrow 
 
 from __future__ import annotations
 
-import struct
-
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -15,10 +14,6 @@ import pyarrow.compute as pc
 _MIN_DATE32 = -2_500_000
 _MIN_TIMESTAMP_US = -220_000_000_000_000_000
 _SPECIAL_NUMERIC = r"(?i)^[+-]?(nan|inf|infinity)$"
-_JSON_WHITESPACE = r'("(?:[^"\\]|\\.)*")|\s+'
-# Values the plain " " -> "" replacement would get wrong: whitespace inside a string literal (found by
-# walking the string literals from the start), or whitespace other than a blank anywhere.
-_JSON_NEEDS_REGEX = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*"(?:[^"\\]|\\.)*\s|[\t\n\f\r]'
 
 
 class ValueConversionError(ValueError):
@@ -33,45 +28,68 @@ def plain(array: pa.Array) -> pa.Array:
 
 
 def compact_postgres_json(text: pa.Array) -> pa.Array:
-    """Remove the whitespace outside string literals from PostgreSQL's jsonb text.
+    """Remove the whitespace outside string literals from PostgreSQL's jsonb text, exactly.
 
-    The general regex (keep string literals, drop whitespace runs) must capture every string and is
-    about 5x slower than two DFA-only passes, so it only runs on the values that need it; in the others
-    every blank is one of PostgreSQL's ", " / ": " separators and is dropped with a plain replace.
+    One vectorised pass over the whole data buffer, whatever the values hold: the unescaped quotes
+    (a quote is escaped iff an odd run of backslashes precedes it) split the buffer into runs that
+    alternate between outside and inside string literals; bytes up to 0x20 outside literals are JSON
+    whitespace (valid JSON has no raw control characters inside a literal) and are dropped, and each
+    value's new end offset is its old one minus the bytes dropped before it. Every value is a complete
+    JSON text, so each one starts outside a literal.
+
+    Only PostgreSQL needs it: Materialize prints jsonb compact already (``strconv::format_jsonb``
+    writes the value's ``Display``, which is ``serde_json::to_writer`` unless the alternate, pretty,
+    form is asked for: ``impl fmt::Display for JsonbRef`` in ``src/repr/src/adt/jsonb.rs``).
     """
-    compacted = pc.replace_substring(text, " ", "")
-    if not _any_value_matches(text, _JSON_NEEDS_REGEX):
-        return compacted
-    matches = pc.match_substring_regex(text, _JSON_NEEDS_REGEX)
-    # null -> false without pc.fill_null(..., False): making that Python scalar imports pandas
-    needs_regex = pc.and_kleene(matches, pc.is_valid(matches))
-    tricky = pc.replace_substring_regex(pc.filter(text, needs_regex), _JSON_WHITESPACE, r"\1")
-    return pc.replace_with_mask(compacted, needs_regex, tricky)
+    return _compact_json(text, null_slots_empty=False)
 
 
-def _any_value_matches(text: pa.Array, json_pattern: str) -> bool:
-    """Whether ``json_pattern`` matches in any value, searched once over all values end to end.
-
-    One search over the whole data buffer costs half as much as one per value. It gives the same
-    answer because every value is a complete JSON text: each one starts outside any string literal,
-    as the pattern's walk from ``^`` expects. Null slots must be empty for that (they are, from both
-    readers); otherwise each value is searched on its own.
-    """
-    offset_format = "<q" if pa.types.is_large_string(text.type) else "<i"
-    offset_width = struct.calcsize(offset_format)
-    _, offsets, data = text.buffers()
-    if data is None or not len(text):
-        return False  # no value has a character to match
-    first, last = (
-        struct.unpack_from(offset_format, offsets, offset_width * index)[0]
-        for index in (text.offset, text.offset + len(text))
+def _compact_json(text: pa.Array, *, null_slots_empty: bool) -> pa.Array:
+    if not len(text) or text.null_count == len(text):
+        return text
+    offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    _, offset_buffer, data_buffer = text.buffers()
+    if data_buffer is None:
+        return text
+    offsets = np.frombuffer(
+        offset_buffer, dtype=offset_type, count=len(text) + 1, offset=text.offset * offset_type().itemsize
     )
-    if text.null_count and pc.sum(pc.binary_length(text)).as_py() != last - first:
-        return bool(pc.any(pc.match_substring_regex(text, json_pattern)).as_py())
-    whole = pa.LargeStringArray.from_buffers(
-        1, pa.py_buffer(struct.pack("<2q", 0, last - first)), data.slice(first, last - first)
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(data_buffer, dtype=np.uint8, count=last - first, offset=first)
+    quotes = _unescaped_quotes(data)
+    relative = offsets.astype(np.int64) - first
+    if text.null_count and not null_slots_empty and np.any(np.searchsorted(quotes, relative) & 1):
+        # Bytes under null slots (allowed by Arrow) unbalance the quotes: rebuild without them.
+        rebuilt = pc.if_else(pc.is_valid(text), text, pa.nulls(len(text), text.type))
+        return _compact_json(rebuilt, null_slots_empty=True)
+    edges = np.concatenate(([0], quotes, [data.size]))
+    inside = np.zeros(quotes.size + 1, dtype=bool)
+    inside[1::2] = True
+    drop = (data <= 0x20) & ~np.repeat(inside, np.diff(edges))
+    dropped = np.flatnonzero(drop)
+    if not dropped.size:
+        return text
+    new_offsets = (relative - np.searchsorted(dropped, relative)).astype(offset_type)
+    validity = pc.is_valid(text).buffers()[1] if text.null_count else None
+    return pa.Array.from_buffers(
+        text.type,
+        len(text),
+        [validity, pa.py_buffer(new_offsets), pa.py_buffer(data[~drop])],
+        null_count=text.null_count,
     )
-    return bool(pc.match_substring_regex(whole, json_pattern)[0].as_py())
+
+
+def _unescaped_quotes(data: np.ndarray) -> np.ndarray:
+    """Positions of the ``"`` bytes in ``data`` that no backslash escapes, in order."""
+    is_quote = data == ord('"')
+    backslashes = np.flatnonzero(data == ord("\\"))
+    if backslashes.size:
+        breaks = np.flatnonzero(np.diff(backslashes) != 1)
+        run_starts = backslashes[np.concatenate(([0], breaks + 1))]
+        run_ends = backslashes[np.concatenate((breaks, [backslashes.size - 1]))]
+        escaped = run_ends[(run_ends - run_starts) % 2 == 0] + 1  # odd runs escape the next byte
+        is_quote[escaped[escaped < data.size]] = False
+    return np.flatnonzero(is_quote)
 
 
 def to_decimal(text: pa.Array, target: pa.Decimal128Type, column: str) -> pa.Array:
