@@ -30,6 +30,9 @@ MATERIALIZE_MIN_FILE_SIZE = 16 * 1024**2
 MATERIALIZE_MAX_FILE_SIZE = 4 * 1024**3
 COMPRESSIONS = ("snappy", "zstd", "gzip", "lz4", "none")
 READERS = ("auto", "adbc", "csv")
+# "materialize": every column carries ARROW:extension:name = materialize.v1.<type>, as native COPY writes;
+# "none": plain Arrow types, for readers that refuse unknown extension types (Polars 2.x)
+FIELD_METADATA = ("materialize", "none")
 _CSV_OPTIONS = ("csv_header", "csv_delimiter", "csv_quote")
 
 
@@ -56,7 +59,7 @@ MODE_RULES = {
         formats=("parquet",),
         min_file_size=1024**2,  # per-file overhead stays negligible
         max_file_size=None,
-        own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config"),
+        own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config", "field_metadata"),
         order_by_allowed=True,
     ),
     ExportMode.NATIVE: ModeRules(
@@ -101,6 +104,7 @@ class ExportArguments:
     s3_transfer_config: Any = None
     reader: Any = "auto"
     progress_interval: Any = 30.0
+    field_metadata: Any = "materialize"
 
     def given_options(self) -> list[str]:
         """Names of the mode-specific options set to anything but their default."""
@@ -133,6 +137,7 @@ class ExportRequest:
     s3_transfer_config: dict[str, Any] = field(default_factory=dict)
     aws_connection: str | None = None
     csv_options: dict[str, str | bool] = field(default_factory=dict)
+    field_metadata: str = "materialize"
 
     @property
     def copy_relation(self) -> str:
@@ -188,6 +193,7 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         s3_transfer_config=dict(arguments.s3_transfer_config or {}),
         aws_connection=aws_connection,
         csv_options=csv_options,
+        field_metadata=_check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA),
     )
 
 
@@ -212,6 +218,7 @@ def _check_options(
 ) -> tuple[str, str, dict[str, str | bool]]:
     """The format, compression and CSV options; with ``mode`` None, only mode-independent rules."""
     _check_choice("reader", arguments.reader, READERS)
+    _check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA)
     compression = _check_choice("compression", arguments.compression or "none", COMPRESSIONS)
     if mode is None:
         file_format = _check_choice("format", arguments.file_format, _ALL_FORMATS)

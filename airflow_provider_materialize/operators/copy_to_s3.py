@@ -21,10 +21,12 @@ from airflow_provider_materialize.export.request import (
     check_untemplated_arguments,
 )
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
+from airflow_provider_materialize.lineage import emit_folder_event, export_outlet, openlineage_facets
 from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
 if TYPE_CHECKING:
     from airflow_provider_materialize.compat import Context
+    from airflow_provider_materialize.export.result import ExportResult
 
 
 class MaterializeCopyToS3Operator(BaseOperator):
@@ -84,6 +86,12 @@ class MaterializeCopyToS3Operator(BaseOperator):
     :param reader: Client mode: ``auto`` (the Arrow-native ADBC reader when the server supports
         it, else the CSV reader), ``adbc`` or ``csv``.
     :param progress_interval: Seconds between progress log lines on long exports.
+    :param field_metadata: Client mode: ``materialize`` (default) tags every column with its
+        Materialize type (``ARROW:extension:name = materialize.v1.<type>``), as native COPY does;
+        ``none`` writes plain Arrow types, for readers that refuse unknown extension types (Polars).
+    :param asset_alias: Name of the Airflow AssetAlias the folder's asset event is added through.
+        Default: the folder's Asset (``s3://bucket/path``) itself when ``s3_uri`` is not templated,
+        else the alias ``materialize:<dag_id>/<task_id>``. The event's extra holds the statistics.
     """
 
     template_fields: Sequence[str] = (
@@ -120,6 +128,8 @@ class MaterializeCopyToS3Operator(BaseOperator):
         s3_transfer_config: dict[str, Any] | None = None,
         reader: str = "auto",
         progress_interval: float = 30.0,
+        field_metadata: str = "materialize",
+        asset_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -141,8 +151,13 @@ class MaterializeCopyToS3Operator(BaseOperator):
         self.s3_transfer_config = s3_transfer_config
         self.reader = reader
         self.progress_interval = progress_interval
+        self.field_metadata = field_metadata
+        self.asset_alias = asset_alias
         self._writer: ModeWriter | None = None
         self._request: ExportRequest | None = None
+        self._result: ExportResult | None = None
+        self._outlet = export_outlet(s3_uri, self.dag_id, self.task_id, asset_alias)
+        self.outlets = [*self.outlets, self._outlet]
         check_untemplated_arguments(self._arguments())
 
     def _arguments(self) -> ExportArguments:
@@ -163,6 +178,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
             s3_transfer_config=self.s3_transfer_config,
             reader=self.reader,
             progress_interval=self.progress_interval,
+            field_metadata=self.field_metadata,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -185,7 +201,10 @@ class MaterializeCopyToS3Operator(BaseOperator):
             prefix=request.folder.prefix,
         )
         self._writer = _writer_for(request, mz_hook, s3_hook)
-        return run_export(request, self._writer, s3_hook).as_xcom()
+        self._result = run_export(request, self._writer, s3_hook)
+        stats = self._result.as_xcom()
+        emit_folder_event(context, self._outlet, stats)
+        return stats
 
     def on_kill(self) -> None:
         """A killed native-mode task cancels its COPY, so Materialize stops writing."""
@@ -193,27 +212,11 @@ class MaterializeCopyToS3Operator(BaseOperator):
             self._writer.cancel()
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Input: the Materialize source (or query); output: the S3 folder."""
-        try:
-            from airflow.providers.common.compat.openlineage.facet import Dataset, SQLJobFacet
-            from airflow.providers.openlineage.extractors import OperatorLineage
-        except ImportError:
+        """OpenLineage: the Materialize source (or the tables the query reads) in, the S3 folder out."""
+        if self._request is None:
             return None
-        request = self._request
-        if request is None:
-            return None
-        conn = MaterializeHook(materialize_conn_id=self.materialize_conn_id).connection
-        namespace = f"postgres://{conn.host}:{conn.port}"
-        inputs = [Dataset(namespace=namespace, name=self.source)] if self.source else []
-        return OperatorLineage(
-            inputs=inputs,
-            outputs=[
-                Dataset(
-                    namespace=f"s3://{request.folder.bucket}", name=request.folder.prefix.rstrip("/") or "/"
-                )
-            ],
-            job_facets={"sql": SQLJobFacet(query=request.select)},
-        )
+        mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id)
+        return openlineage_facets(self._request, self._result, mz_hook)
 
 
 def _writer_for(request: ExportRequest, mz_hook: MaterializeHook, s3_hook: S3Hook) -> ModeWriter:

@@ -104,10 +104,17 @@ class ExportPlan:
     """The fixed output schema and the per-column read expressions and conversions."""
 
     columns: list[ColumnPlan]
+    type_metadata: bool = True  # False: the files' schema has no materialize.v1.* names (field_metadata=)
 
     @property
     def schema(self) -> pa.Schema:
+        """The output schema with each column's Materialize type name (the manifest describes it)."""
         return pa.schema([column.field for column in self.columns])
+
+    @property
+    def file_schema(self) -> pa.Schema:
+        """The schema the Parquet files are written with."""
+        return self.schema if self.type_metadata else without_field_metadata(self.schema)
 
     @property
     def column_aliases(self) -> list[str]:
@@ -134,7 +141,25 @@ class ExportPlan:
             width = len(plan.select_expressions)
             arrays.append(plan.convert(*batch.columns[position : position + width]))
             position += width
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        return pa.RecordBatch.from_arrays(arrays, schema=self.file_schema)
+
+
+def without_field_metadata(schema: pa.Schema) -> pa.Schema:
+    """``schema`` without field metadata at any depth (list items, struct fields)."""
+
+    def plain_type(data_type: pa.DataType) -> pa.DataType:
+        if pa.types.is_struct(data_type):
+            return pa.struct([plain_field(child) for child in data_type])
+        if pa.types.is_large_list(data_type):
+            return pa.large_list(plain_field(data_type.value_field))
+        if pa.types.is_list(data_type):
+            return pa.list_(plain_field(data_type.value_field))
+        return data_type  # the plan makes no other nested types
+
+    def plain_field(column: pa.Field) -> pa.Field:
+        return pa.field(column.name, plain_type(column.type), column.nullable)
+
+    return pa.schema([plain_field(column) for column in schema])
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -152,8 +177,13 @@ def unique_names(names: list[str]) -> list[str]:
     return result
 
 
-def plan_export(columns: list[DescribedColumn], flavor: ServerFlavor) -> ExportPlan:
-    """Decide the output schema; fail naming every column whose type cannot be written."""
+def plan_export(
+    columns: list[DescribedColumn], flavor: ServerFlavor, *, type_metadata: bool = True
+) -> ExportPlan:
+    """Decide the output schema; fail naming every column whose type cannot be written.
+
+    :param type_metadata: False to write the files without the ``materialize.v1.*`` field metadata.
+    """
     names = unique_names([column.name for column in columns])
     plans: list[ColumnPlan] = []
     unsupported: list[str] = []
@@ -171,7 +201,7 @@ def plan_export(columns: list[DescribedColumn], flavor: ServerFlavor) -> ExportP
             "(supported: boolean, integers, uint2/4/8, real, double, numeric, text, varchar, char, bytea, "
             "uuid, jsonb, date, time, timestamp, timestamptz, mz_timestamp and arrays of these)"
         )
-    return ExportPlan(plans)
+    return ExportPlan(plans, type_metadata)
 
 
 def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:

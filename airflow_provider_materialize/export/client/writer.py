@@ -182,7 +182,9 @@ class ClientWriter:
         self._flavor, columns = describe_columns(
             self.mz_hook, self.request.select, self.request.source_relation
         )
-        plan = self._plan = plan_export(columns, self._flavor)
+        plan = self._plan = plan_export(
+            columns, self._flavor, type_metadata=self.request.field_metadata == "materialize"
+        )
         reader = self._reader = choose_reader(self.request.reader, self.mz_hook)
         read_sql = wrap_select(self.request.select, plan.column_aliases, plan.select_list)
         log.info("Exporting %d column(s) with the %s reader: %s", len(plan.columns), reader.name, read_sql)
@@ -196,7 +198,7 @@ class ClientWriter:
         progress = _Progress(self.request.progress_interval_seconds)
         target = self.request.folder
         writer = RollingParquetWriter(
-            schema=plan.schema,
+            schema=plan.file_schema,
             max_file_size=self.request.max_file_size,
             compression=self.request.compression,
             open_sink=lambda name: _open_owned(claim, self.s3_hook, target.key(name)),
