@@ -14,13 +14,17 @@ s3:DeleteObject to check the files and write the manifest (see the README).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from airflow_provider_materialize.export.sizes import human_size
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
+
+log = logging.getLogger(__name__)
 
 # One folder per day; run_after also exists on manual runs, which have no logical date.
 DAY_FOLDER = "s3://{{ params.bucket }}/{{ params.prefix }}/date={{ dag_run.run_after.strftime('%Y-%m-%d') }}/"
@@ -31,19 +35,43 @@ DAY_FOLDER = "s3://{{ params.bucket }}/{{ params.prefix }}/date={{ dag_run.run_a
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    description="Nightly native export: Materialize's COPY TO S3 writes the Parquet files itself",
+    doc_md=__doc__,
     params={
-        "source": Param("public.orders_summary", type="string", description="View or table to export"),
-        "bucket": Param("my-data-lake", type="string", description="Target bucket"),
-        "prefix": Param("materialize/orders_summary", type="string", description="Path inside the bucket"),
-        "aws_connection": Param("s3_writer", type="string", description="Materialize AWS connection name"),
+        "source": Param(
+            "public.orders_summary",
+            type="string",
+            title="Source",
+            description='View or table to export; double-quote names with capitals: "MixedCase"',
+            minLength=1,
+        ),
+        "bucket": Param("my-data-lake", type="string", title="Bucket", description="Target bucket"),
+        "prefix": Param(
+            "materialize/orders_summary",
+            type="string",
+            title="Folder path",
+            description="Path inside the bucket; each day writes under <path>/date=YYYY-MM-DD/",
+            minLength=1,
+        ),
+        "aws_connection": Param(
+            "s3_writer",
+            type="string",
+            title="Materialize AWS connection",
+            description="Name of the AWS connection inside Materialize (created by the first task)",
+        ),
         "role_arn": Param(
             "arn:aws:iam::123456789012:role/materialize-s3-writer",
             type="string",
+            title="IAM role ARN",
             description="IAM role Materialize assumes to write to the bucket",
+            pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$",
         ),
-        "region": Param("us-east-1", type="string", description="Region of the bucket"),
+        "region": Param("us-east-1", type="string", title="Region", description="Region of the bucket"),
         "cluster": Param(
-            "quickstart", type="string", description="Materialize cluster that writes the files"
+            "quickstart",
+            type="string",
+            title="Cluster",
+            description="Materialize cluster that runs the COPY and writes the files",
         ),
     },
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
@@ -69,7 +97,13 @@ def materialize_native_export() -> None:
 
     @task(retries=0)
     def report(stats: dict[str, Any]) -> int:
-        print(f"Materialize wrote {stats['rows']:,} rows in {len(stats['files'])} file(s) to {stats['uri']}")
+        log.info(
+            "Materialize wrote %s rows in %d file(s), %s, to %s",
+            f"{stats['rows']:,}",
+            len(stats["files"]),
+            human_size(stats["bytes"]),
+            stats["uri"],
+        )
         return stats["rows"]
 
     ensure_aws_connection() >> export

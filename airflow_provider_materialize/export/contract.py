@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from airflow_provider_materialize.export.output_folder import OutputFolder
 from airflow_provider_materialize.export.ownership import FolderClaim, FolderLostError, Takeover
 from airflow_provider_materialize.export.result import ExportResult, WrittenFile
+from airflow_provider_materialize.export.sizes import human_size
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -127,10 +128,10 @@ def _run(
     claim.release()
     result.duration_seconds = time.monotonic() - started
     log.info(
-        "Exported %d rows into %d file(s), %.1f MB, to %s in %.1fs (%s mode, written by %s)",
-        result.rows,
+        "Exported %s rows into %d file(s), %s, to %s in %.1fs (%s mode, written by %s)",
+        f"{result.rows:,}",
         len(result.files),
-        result.bytes / 1e6,
+        human_size(result.bytes),
         request.folder.uri,
         result.duration_seconds,
         request.mode.value,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 MARKER_NAME = "_INCOMPLETE"
 MANIFEST_NAME = "_manifest.json"
 _KEYS_SHOWN = 5
+_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 # 412: the condition did not hold; 409: a concurrent conditional write to the same key won
 _CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 class FolderNotEmptyError(RuntimeError):
     """The target folder already holds objects that this try may not delete."""
+
+
+class MissingBucketError(RuntimeError):
+    """The target folder's bucket does not exist (for the AWS connection used)."""
 
 
 def describe_keys(keys: list[str]) -> str:
@@ -69,7 +74,17 @@ class OutputFolder:
             .get_paginator("list_objects_v2")
             .paginate(Bucket=self.folder.bucket, Prefix=self.folder.prefix if prefix is None else prefix)
         )
-        return [(item["Key"], item["Size"]) for page in pages for item in page.get("Contents", [])]
+        try:
+            return [(item["Key"], item["Size"]) for page in pages for item in page.get("Contents", [])]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NoSuchBucket":
+                raise
+            raise MissingBucketError(
+                f"The bucket {self.folder.bucket!r} of {self.folder.uri} does not exist, as seen with the "
+                f"Airflow AWS connection {self.s3_hook.aws_conn_id!r}. Check the bucket's name in s3_uri "
+                "(in the Trigger form: the target folder), or that the connection points at the account "
+                "and endpoint that hold it"
+            ) from error
 
     def keys_sharing_raw_prefix(self) -> list[str]:
         """Keys outside the folder that start with its path minus the slash: ``p/run10/x`` for ``p/run1/``."""
@@ -119,7 +134,15 @@ class OutputFolder:
         log.info(
             "Deleting %d object(s) under %s (%s): %s", len(keys), self.folder.uri, why, describe_keys(keys)
         )
-        self.s3_hook.delete_objects(bucket=self.folder.bucket, keys=keys)
+        # Not S3Hook.delete_objects: its own "Deleted: [...]" line repeats this one without the reason
+        client = self.s3_hook.get_conn()
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
+            response = client.delete_objects(
+                Bucket=self.folder.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if response.get("Errors"):
+                raise RuntimeError(f"S3 did not delete objects under {self.folder.uri}: {response['Errors']}")
 
     def abort_uploads(self, chosen: Callable[[str], bool], why: str) -> None:
         """Abort the folder's unfinished multipart uploads of the names ``chosen`` picks."""

@@ -143,8 +143,9 @@ class FolderClaim:
         return (
             f"Target folder {self.folder.folder.uri} is not empty: it holds {len(keys)} object(s) "
             f"({describe_keys(keys)}).{origin} "
-            "Choose a new folder (e.g. one per run with {{ run_id }} in s3_uri), delete them, "
-            "or set overwrite=True to replace them"
+            "Choose an empty folder (in the Trigger form: a new target folder; in the DAG: one per run, "
+            "with {{ run_id }} in s3_uri), or delete those objects; a DAG that should replace them "
+            "sets overwrite=True"
         )
 
     def claim(self, takeover: Takeover, error: BaseException | None = None) -> None:
@@ -230,6 +231,9 @@ class FolderClaim:
             log.warning(
                 "The _INCOMPLETE marker of %s is no longer this try's: left in place", self.folder.folder.uri
             )
+            return
+        marker_uri = self.folder.folder.key_uri(MARKER_NAME)
+        log.info("Released the in-progress marker %s: the export is complete", marker_uri)
 
     def abandon(self) -> None:
         """After losing the folder: delete the data files this try wrote (their names carry its token)."""

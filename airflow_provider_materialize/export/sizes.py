@@ -23,6 +23,9 @@ _OUR_UNITS = {
 }
 _SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>[A-Za-z]*)")
 _MAX_BYTES = 2**64 - 1  # ByteSize is a u64
+# What parse_size accepts, as a JSON-schema pattern for Trigger forms (a Param's ``pattern``): a number,
+# then nothing (bytes), B, kB/MB/GB/TB, KiB/MiB/GiB/TiB or k/m/g/t, the last three in any case.
+SIZE_PATTERN = r"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(B|[kKmMgGtT]([iI]?[bB])?)?\s*$"
 UNITS_TEXT = "B, kB, MB, GB, TB (powers of 1024, as Materialize counts them; also KiB/MiB/GiB/TiB, or 2g)"
 
 
@@ -78,3 +81,12 @@ def format_size(size: int) -> str:
         if power and size % 1024**power == 0:
             return f"{size // 1024**power}{unit}"
     return f"{size}B"
+
+
+def human_size(size: int) -> str:
+    """``1.8 kB``, ``256.0 MB``, ``512 B``: a size for log lines, in Materialize's powers of 1024."""
+    for unit, power in sorted(_MATERIALIZE_UNITS.items(), key=lambda item: -item[1]):
+        # 1048575 bytes is "1.0 MB", not "1024.0 kB": the threshold is what rounds up to one unit
+        if power and size >= 1024**power - 0.05 * 1024 ** (power - 1):
+            return f"{size / 1024**power:.1f} {unit}"
+    return f"{size} B"

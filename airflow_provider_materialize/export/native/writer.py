@@ -43,6 +43,7 @@ from airflow_provider_materialize.export.output_folder import (
 )
 from airflow_provider_materialize.export.ownership import FolderLostError, describe_writer
 from airflow_provider_materialize.export.result import WrittenFile, schema_entries, schema_entry
+from airflow_provider_materialize.export.sizes import human_size
 from airflow_provider_materialize.sql import copy_to_s3_sql
 
 if TYPE_CHECKING:
@@ -180,10 +181,10 @@ def _run_with_progress(
             except FutureTimeout:
                 files, _ = _list_materialize_files(folder)
                 log.info(
-                    "COPY running for %.0fs: Materialize has written %d file(s), %.1f MB so far",
+                    "COPY running for %.0fs: Materialize has written %d file(s), %s so far",
                     time.monotonic() - started,
                     len(files),
-                    sum(f.bytes for f in files) / 1e6,
+                    human_size(sum(f.bytes for f in files)),
                 )
             except NativeCopyError:
                 raise
