@@ -22,6 +22,8 @@ from airflow_provider_materialize.sql import (
 )
 
 _UNDEFINED_FUNCTION = "42883"
+_UNDEFINED_TABLE = "42P01"
+_LOGIN_REFUSED = ("password authentication failed", "invalid password")
 _READ_ONLY_TRANSACTION = "25006"
 # PostgreSQL answers a Parse of several statements with 42601, Materialize with XX000, both saying:
 _MULTIPLE_COMMANDS = "cannot insert multiple commands into a prepared statement"
@@ -56,15 +58,27 @@ def execute_one(cursor: Any, statement: str) -> Any:
     try:
         return cursor.execute(statement, prepare=True)
     except Exception as error:
-        explained = _explained(error)
+        explained = _explained(error, statement)
         if explained is None:
             raise
         raise explained from error
 
 
-def _explained(error: Exception) -> Exception | None:
-    """The error to raise instead of ``error``: a refusal of user text, or a fix for an unknown cluster."""
+def _explained(error: Exception, statement: str = "") -> Exception | None:
+    """The error to raise instead of ``error``: a refusal of user text, or the fix for an unknown name."""
     code = getattr(error, "sqlstate", None)
+    # PostgreSQL: relation "x" does not exist (42P01); Materialize: CatalogError::UnknownItem,
+    # "unknown catalog item 'x'" (src/sql/src/catalog.rs). Not for COPY TO S3: the source was
+    # described before it, so an unknown item there is the AWS connection (native/error_hints.py).
+    is_copy = statement.lstrip().upper().startswith("COPY")
+    if not is_copy and (code == _UNDEFINED_TABLE or "unknown catalog item" in str(error)):
+        return LookupError(
+            f"{str(error).strip()}. Unquoted names are folded to lower case: a table created as "
+            '"MixedCase" is source=\'"MixedCase"\' (in the Trigger form, type the double quotes: '
+            '"MixedCase"); a table outside the search path is qualified, schema.table or '
+            "database.schema.table. Check the spelling, and that the connection's database and user "
+            "can see it."
+        )
     if "unknown cluster" in str(error):  # CatalogError::UnknownCluster, src/sql/src/catalog.rs
         return RuntimeError(
             f"{str(error).strip()}: the cluster named by cluster= (or the connection's cluster extra) "
@@ -146,7 +160,12 @@ class MaterializeHook(PostgresHook):
 
     def get_conn(self) -> Any:
         """Open a psycopg connection and route it to the configured cluster (on Materialize)."""
-        conn: Any = super().get_conn()
+        try:
+            conn: Any = super().get_conn()
+        except Exception as error:
+            if not any(text in str(error).lower() for text in _LOGIN_REFUSED):
+                raise
+            raise PermissionError(self._login_refused(error)) from error
         was_autocommit = conn.autocommit
         conn.autocommit = True
         try:
@@ -159,6 +178,16 @@ class MaterializeHook(PostgresHook):
         finally:
             conn.autocommit = was_autocommit
         return conn
+
+    def _login_refused(self, error: Exception) -> str:
+        conn_id = self.get_conn_id()
+        conn = self.connection
+        return (
+            f"The server at {conn.host}:{conn.port} refused the login of user {conn.login!r} from the "
+            f"Airflow connection {conn_id!r}: {str(error).strip()}. Correct the user and password of "
+            f"{conn_id!r} (Admin > Connections in the Airflow UI, or where the connection is defined); "
+            "on Materialize Cloud the password is an app password."
+        )
 
     def session_setup_statements(self) -> list[str]:
         """Statements every new session runs before any query: selecting the cluster on Materialize."""
