@@ -82,9 +82,9 @@ def parse_qualified_name(source: str, argument: str = "source") -> list[str]:
             continue
         break
     if not parts or position != len(source) or source.rstrip().endswith("."):
-        what, hint = (
-            ("a table or view name", "; use query= for a SELECT") if argument == "source" else ("a name", "")
-        )
+        what, hint = ("a name", "")
+        if argument == "source":
+            what, hint = ("a table or view name", "; a SELECT is exported with the query= argument")
         raise ValueError(
             f"{argument} {source!r} is not {what}: expected [database.][schema.]name, "
             f'with "double quotes" around names that have other characters{hint}'

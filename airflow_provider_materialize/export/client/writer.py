@@ -41,6 +41,7 @@ from airflow_provider_materialize.export.client.type_plan import ExportPlan, pla
 from airflow_provider_materialize.export.contract import WrittenOutput
 from airflow_provider_materialize.export.describe import describe_columns
 from airflow_provider_materialize.export.result import schema_entries
+from airflow_provider_materialize.export.sizes import human_size
 from airflow_provider_materialize.sql import ServerFlavor, wrap_select
 
 if TYPE_CHECKING:
@@ -87,11 +88,11 @@ class _Progress:
         elapsed = now - self.started
         written = sum(f.bytes for f in writer.files)
         log.info(
-            "Export progress: %d rows read (%.0f rows/s), %d file(s) finished, %.1f MB of Parquet uploaded",
-            self.rows,
-            self.rows / elapsed,
+            "Export progress: %s rows read (%s rows/s), %d file(s) finished, %s of Parquet uploaded",
+            f"{self.rows:,}",
+            f"{self.rows / elapsed:,.0f}",
             len(writer.files),
-            written / 1e6,
+            human_size(written),
         )
 
 
@@ -204,7 +205,7 @@ class ClientWriter:
             open_sink=lambda name: _open_owned(claim, self.s3_hook, target.key(name)),
             file_name=claim.data_file_name,
             on_file_written=lambda f: log.info(
-                "Wrote %s: %d rows, %d bytes", target.key_uri(f.name), f.rows, f.bytes
+                "Wrote %s: %s rows, %s", target.key_uri(f.name), f"{f.rows:,}", human_size(f.bytes)
             ),
         )
         self._files = _drain_into(stream, plan, writer, progress)
