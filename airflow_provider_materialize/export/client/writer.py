@@ -6,7 +6,7 @@ Follow a row through it (the output contract around it is
 1. :meth:`ClientWriter.prepare` asks the server for the query's columns (no rows are read) and
    :func:`~airflow_provider_materialize.export.client.type_plan.plan_export` fixes the output
    schema, failing on unsupported types before anything is written.
-2. A reader thread streams record batches of the snapshot into a small bounded queue
+2. A reader thread streams record batches of the snapshot into a queue bounded by bytes
    (:mod:`~airflow_provider_materialize.export.client.readers`).
 3. This thread converts each batch to the output types and hands it to the
    :class:`~airflow_provider_materialize.export.client.rolling_parquet.RollingParquetWriter`, which
@@ -21,13 +21,8 @@ stays flat whatever the table's size.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-import pyarrow as pa
 
 from airflow_provider_materialize.export.client.malloc_arenas import limit_malloc_arenas
 from airflow_provider_materialize.export.client.readers import (
@@ -37,6 +32,7 @@ from airflow_provider_materialize.export.client.readers import (
 )
 from airflow_provider_materialize.export.client.rolling_parquet import RollingParquetWriter
 from airflow_provider_materialize.export.client.s3_stream import S3ObjectStream
+from airflow_provider_materialize.export.client.snapshot_stream import SnapshotStream
 from airflow_provider_materialize.export.client.type_plan import ExportPlan, plan_export
 from airflow_provider_materialize.export.contract import WrittenOutput
 from airflow_provider_materialize.export.describe import describe_columns
@@ -53,9 +49,6 @@ if TYPE_CHECKING:
     from airflow_provider_materialize.hooks.materialize import MaterializeHook
 
 log = logging.getLogger(__name__)
-
-_QUEUED_BATCHES = 2
-_END = object()
 
 
 def choose_reader(name: str, mz_hook: MaterializeHook) -> SnapshotReader:
@@ -96,60 +89,6 @@ class _Progress:
         )
 
 
-class _SnapshotStream:
-    """The snapshot's batches, read on their own thread into a small bounded queue."""
-
-    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._produce, args=(batches,), name="snapshot-reader", daemon=True
-        )
-        self._thread.start()
-        self._first: Any = self._next()
-
-    def _put(self, item: Any) -> bool:
-        """Wait for room in the queue; give up (False) once the consumer has stopped."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self, batches: Iterator[pa.RecordBatch]) -> None:
-        last: Any = _END
-        try:
-            for batch in batches:
-                if not self._put(batch):
-                    return
-        except BaseException as error:
-            last = error
-        finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
-        self._put(last)
-
-    def _next(self) -> Any:
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            self.close()
-            raise item
-        return item
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        item, self._first = self._first, _END
-        while item is not _END:
-            yield item
-            item = self._next()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-
-
 class ClientWriter:
     """Streams the snapshot through the worker into Parquet files in the folder.
 
@@ -168,7 +107,7 @@ class ClientWriter:
         self._plan: ExportPlan | None = None
         self._reader: SnapshotReader | None = None
         self._files: list[Any] = []
-        self._stream: _SnapshotStream | None = None
+        self._stream: SnapshotStream | None = None
 
     @property
     def written_by(self) -> str:
@@ -191,7 +130,7 @@ class ClientWriter:
         log.info("Exporting %d column(s) with the %s reader: %s", len(plan.columns), reader.name, read_sql)
         limit_malloc_arenas()  # before the reader and upload threads start
         session_sql = self.mz_hook.session_setup_statements()
-        self._stream = _SnapshotStream(reader.batches(read_sql, plan.read_types, session_sql, self._flavor))
+        self._stream = SnapshotStream(reader.batches(read_sql, plan.read_types, session_sql, self._flavor))
 
     def write(self, claim: FolderClaim) -> None:
         plan, stream = self._plan, self._stream
@@ -235,7 +174,7 @@ def _open_owned(claim: FolderClaim, s3_hook: S3Hook, key: str) -> S3ObjectStream
 
 
 def _drain_into(
-    stream: _SnapshotStream, plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
+    stream: SnapshotStream, plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
 ) -> list[Any]:
     """Write the stream's batches converted; return the files written."""
     try:
@@ -243,7 +182,13 @@ def _drain_into(
             writer.write(plan.convert(batch))
             progress.rows += batch.num_rows
             progress.maybe_log(writer)
-        return writer.close()
+        files = writer.close()
+        log.info(
+            "Batches queued between reading and encoding: at most %.1f MiB (%d batches)",
+            stream.queue.peak_bytes / 2**20,
+            stream.queue.peak_items,
+        )
+        return files
     except BaseException as error:
         writer.abort(error)
         raise

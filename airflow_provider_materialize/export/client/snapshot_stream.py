@@ -1,0 +1,75 @@
+"""The snapshot's record batches, read on their own thread into a queue bounded by bytes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from airflow_provider_materialize.export.client.byte_queue import ByteBoundedQueue
+
+# About two of the reader's 4 MiB batches: enough to keep the reader busy while a batch is converted.
+QUEUED_BYTES = 8 * 1024 * 1024
+_END = object()
+_WAIT = 0.5
+
+
+class SnapshotStream:
+    """Iterate the batches of ``batches``, produced on a thread of their own.
+
+    The first batch is read in the constructor, so a query that fails on its first rows fails there.
+    A slow consumer stops the producer (the queue is full); a failure on either side stops the other.
+
+    :param batches: The reader's batches (closed, when it has ``close``, once the stream ends).
+    :param max_bytes: Bytes of batches the queue may hold (one batch alone may exceed it).
+    """
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], *, max_bytes: int = QUEUED_BYTES) -> None:
+        self.queue = ByteBoundedQueue(max_bytes=max_bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(batches,), name="snapshot-reader", daemon=True
+        )
+        self._thread.start()
+        self._first: Any = self._next()
+
+    def _put(self, item: Any, size: int) -> bool:
+        """Wait for room in the queue; give up (False) once the consumer has stopped."""
+        while not self._stop.is_set():
+            if self.queue.put(item, size, timeout=_WAIT):
+                return True
+        return False
+
+    def _produce(self, batches: Iterator[pa.RecordBatch]) -> None:
+        last: Any = _END
+        try:
+            for batch in batches:
+                if not self._put(batch, batch.nbytes):
+                    return
+        except BaseException as error:
+            last = error
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+        self._put(last, 0)
+
+    def _next(self) -> Any:
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            self.close()
+            raise item
+        return item
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        item, self._first = self._first, _END
+        while item is not _END:
+            yield item
+            item = self._next()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.queue.clear()
+        self._thread.join(timeout=60)
