@@ -166,3 +166,20 @@ def test_the_outlet_is_the_folder_unless_the_uri_is_templated_or_an_alias_is_nam
     with DAG(dag_id="producer", schedule=None):
         operator = MaterializeCopyToS3Operator(task_id="export", source="t", s3_uri=s3_uri, asset_alias=alias)
     assert operator.outlets == [expected]
+
+
+def test_a_fixed_folder_puts_the_statistics_on_its_own_asset_event(airflow_db, bucket) -> None:
+    from airflow.sdk import DAG
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    from tests.support.operator_run import FakeTaskInstance
+
+    with DAG(dag_id="producer", schedule=None):
+        operator = MaterializeCopyToS3Operator(
+            task_id="export", source="orders_summary", s3_uri=f"s3://{bucket}/fixed/", progress_interval=0.0
+        )
+    events = OutletEventAccessors()
+    stats = operator.execute({"ti": FakeTaskInstance(), "outlet_events": events})  # type: ignore[arg-type]
+    (asset,) = operator.outlets
+    assert asset == folder_asset(f"s3://{bucket}/fixed")
+    assert events[asset].extra == asset_extra(stats) and events[asset].extra["rows"] == 97
