@@ -49,7 +49,8 @@ class S3ExportFolderLink(BaseOperatorLink):
         domain = BaseAwsLink.get_aws_domain(aws_partition)
         if domain is None:
             return
-        query = urlencode({"region": region_name, "prefix": prefix} if region_name else {"prefix": prefix})
+        fields = {"region": region_name, "prefix": prefix} if region_name else {"prefix": prefix}
+        query = urlencode(fields, safe="/")
         setattr(operator, _URL_ATTRIBUTE, f"https://console.{domain}/s3/buckets/{bucket}?{query}")
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:

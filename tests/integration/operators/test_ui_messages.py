@@ -47,7 +47,7 @@ def test_a_run_stores_the_link_once_as_the_console_url(airflow_db, s3, bucket) -
     assert state == "success"
     assert set(xcoms) == {"return_value", LINK_KEY}
     assert xcoms[LINK_KEY] == (
-        f"https://console.aws.amazon.com/s3/buckets/{bucket}?region=us-east-1&prefix=ui%2Fok%2F"
+        f"https://console.aws.amazon.com/s3/buckets/{bucket}?region=us-east-1&prefix=ui/ok/"
     )
 
 

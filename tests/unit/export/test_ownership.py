@@ -25,9 +25,21 @@ def test_other_tasks_runs_or_tries_are_not() -> None:
 
 
 def test_console_link_to_the_folder() -> None:
+    from types import SimpleNamespace
+
     from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
-    link = S3ExportFolderLink().format_link(
-        aws_domain="aws.amazon.com", region_name="eu-west-1", bucket="lake", prefix="orders/run=1/"
+    operator = SimpleNamespace()
+    link = S3ExportFolderLink()
+    assert link.get_link(operator, ti_key=None) == ""  # failed before it knew its folder: no link
+    S3ExportFolderLink.persist(
+        context={},
+        operator=operator,
+        region_name="eu-west-1",
+        aws_partition="aws",
+        bucket="lake",
+        prefix="orders/run=1/",
     )
-    assert link == "https://console.aws.amazon.com/s3/buckets/lake?region=eu-west-1&prefix=orders/run=1/"
+    assert link.get_link(operator, ti_key=None) == (
+        "https://console.aws.amazon.com/s3/buckets/lake?region=eu-west-1&prefix=orders/run%3D1/"
+    )
