@@ -155,6 +155,31 @@ def describe_elements_sql(select: str, width: int, arrays: list[int]) -> str:
     return f"SELECT {elements} FROM ({select}) AS _mz_describe ({aliases}) LIMIT 0"
 
 
+def nested_elements_sql(select: str, width: int, expressions: list[str]) -> str:
+    """``expressions`` over the columns ``c0 .. c<width-1>`` of ``select``, and no rows: to describe them."""
+    aliases = ", ".join(f"c{i}" for i in range(width))
+    return f"SELECT {', '.join(expressions)} FROM ({select}) AS _mz_describe ({aliases}) LIMIT 0"
+
+
+def list_element_expression(expression: str) -> str:
+    """The first element of a Materialize list, ``l[1]``: described with the element type.
+
+    Every list reaches a client with the one OID of the pseudo type ``list`` (TYPE_LIST_OID in
+    src/pgrepr-consts/src/oid.rs); subscripting it gives the element's own type and typmod
+    (doc/user/content/sql/types/list.md, "Indexing elements"; chained for layered lists).
+    """
+    return f"({expression})[1]"
+
+
+def map_value_expression(expression: str) -> str:
+    """A value of a Materialize map, ``m -> ''``: described with the map's value type.
+
+    doc/user/content/sql/types/map.md, "Retrieve value with key (``->``)": "all returned values are
+    of the map's value type"; every map has the one OID TYPE_MAP_OID on the wire.
+    """
+    return f"({expression}) -> ''"
+
+
 def not_null_columns_sql(relation: str) -> str:
     """The names of the columns of the object ``relation`` (already quoted) that cannot be NULL.
 

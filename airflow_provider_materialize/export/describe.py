@@ -18,6 +18,9 @@ from airflow_provider_materialize.sql import (
     ServerFlavor,
     describe_elements_sql,
     describe_sql,
+    list_element_expression,
+    map_value_expression,
+    nested_elements_sql,
     not_null_columns_sql,
     type_names_sql,
 )
@@ -31,6 +34,11 @@ log = logging.getLogger(__name__)
 # every constrained numeric with precision 39 (`From<&ScalarType> for Type` and
 # NUMERIC_DATUM_MAX_PRECISION in src/pgrepr/src/types.rs).
 _MATERIALIZE_UNCONSTRAINED_NUMERIC_TYPMOD = ((39 << 16) | 39) + 4
+# Materialize's list and map pseudo types: every list and every map column has one of these
+# names (TYPE_LIST_OID / TYPE_MAP_OID in src/pgrepr-consts/src/oid.rs, pg_type rows "list" / "map").
+NESTED_TYPES = ("list", "map")
+# How deep list layers are followed to find the element type (a layered list has one per layer).
+_MAX_NESTED_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,16 @@ class DescribedColumn:
     element_type_name: str | None = None  # for arrays: the element's typname
     typmod: int = -1  # the type modifier (of the elements, for arrays); -1 when there is none
     not_null: bool = False  # known never to be NULL (declared NOT NULL in the object described)
+    nested: DescribedColumn | None = None  # for list and map: the element (value) type, described
+
+    @property
+    def shown_type(self) -> str:
+        """The type as Materialize names it: ``int4``, ``text[]``, ``int4 list``, ``map[text=>int4]``."""
+        if self.type_name == "list" and self.nested is not None:
+            return f"{self.nested.shown_type} list"
+        if self.type_name == "map" and self.nested is not None:
+            return f"map[text=>{self.nested.shown_type}]"
+        return self.type_name.lstrip("_") + ("[]" if self.element_type_name else "")
 
     @property
     def length(self) -> int | None:
@@ -76,14 +94,68 @@ def describe_columns(
             _, element_typmods = _describe(cursor, describe_elements_sql(select, len(described), arrays))
             for index, typmod in zip(arrays, element_typmods, strict=True):
                 typmods[index] = typmod
+        kinds = {i: names.get(oid, ("", None))[0] for i, (_, oid) in enumerate(described)}
+        nested = _describe_nested(cursor, select, len(described), kinds, flavor)
         not_null = _not_null_columns(cursor, relation) if relation else set()
     columns = []
-    for (name, oid), typmod in zip(described, typmods, strict=True):
+    for index, ((name, oid), typmod) in enumerate(zip(described, typmods, strict=True)):
         type_name, element = names.get(oid, (f"oid {oid}", None))
-        if flavor is ServerFlavor.MATERIALIZE and typmod == _MATERIALIZE_UNCONSTRAINED_NUMERIC_TYPMOD:
-            typmod = -1
-        columns.append(DescribedColumn(name, type_name, element, typmod, not_null=name in not_null))
+        columns.append(
+            DescribedColumn(
+                name,
+                type_name,
+                element,
+                _typmod(flavor, typmod),
+                not_null=name in not_null,
+                nested=nested.get(index),
+            )
+        )
     return flavor, columns
+
+
+def _typmod(flavor: ServerFlavor, typmod: int) -> int:
+    if flavor is ServerFlavor.MATERIALIZE and typmod == _MATERIALIZE_UNCONSTRAINED_NUMERIC_TYPMOD:
+        return -1
+    return typmod
+
+
+def _describe_nested(
+    cursor: Any, select: str, width: int, kinds: dict[int, str], flavor: ServerFlavor
+) -> dict[int, DescribedColumn]:
+    """The element (value) types of the list and map columns, layer by layer, by position.
+
+    The wire says only "list" or "map"; describing ``c[1]`` / ``c -> ''`` (one statement for all
+    columns per layer) gives the next layer's type and typmod, until no list or map is left.
+    """
+    pending = {i: (kind, f"c{i}") for i, kind in kinds.items() if kind in NESTED_TYPES}
+    layers: dict[int, list[DescribedColumn]] = {i: [] for i in pending}
+    for _ in range(_MAX_NESTED_DEPTH):
+        if not pending:
+            break
+        order = sorted(pending)
+        expressions = [
+            list_element_expression(pending[i][1])
+            if pending[i][0] == "list"
+            else map_value_expression(pending[i][1])
+            for i in order
+        ]
+        described, typmods = _describe(cursor, nested_elements_sql(select, width, expressions))
+        names = _type_names(cursor, sorted({oid for _, oid in described}))
+        following = {}
+        for i, expression, (_, oid), typmod in zip(order, expressions, described, typmods, strict=True):
+            type_name, element_name = names.get(oid, (f"oid {oid}", None))
+            layers[i].append(DescribedColumn("", type_name, element_name, _typmod(flavor, typmod)))
+            if type_name in NESTED_TYPES:
+                following[i] = (type_name, expression)
+        pending = following
+    result = {}
+    for i, found in layers.items():
+        inner: DescribedColumn | None = None
+        for layer in reversed(found):  # innermost first: each layer holds the one below it
+            inner = layer if inner is None else DescribedColumn("", layer.type_name, nested=inner)
+        if inner is not None:
+            result[i] = inner
+    return result
 
 
 def _describe(cursor: Any, describe: str) -> tuple[list[tuple[str, int]], list[int]]:

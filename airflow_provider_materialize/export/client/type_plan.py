@@ -22,7 +22,13 @@ from airflow_provider_materialize.export.client.conversions import (
     reject_infinite,
     to_decimal,
 )
-from airflow_provider_materialize.export.describe import DescribedColumn
+from airflow_provider_materialize.export.client.nested_values import (
+    decode,
+    nested_arrow_type,
+    shape_of,
+    text_to_bool,
+)
+from airflow_provider_materialize.export.describe import NESTED_TYPES, DescribedColumn
 from airflow_provider_materialize.export.result import MATERIALIZE_TYPE_KEY
 from airflow_provider_materialize.sql import (
     ServerFlavor,
@@ -154,6 +160,8 @@ def without_field_metadata(schema: pa.Schema) -> pa.Schema:
             return pa.large_list(plain_field(data_type.value_field))
         if pa.types.is_list(data_type):
             return pa.list_(plain_field(data_type.value_field))
+        if pa.types.is_map(data_type):
+            return pa.map_(plain_field(data_type.key_field), plain_field(data_type.item_field))
         return data_type  # the plan makes no other nested types
 
     def plain_field(column: pa.Field) -> pa.Field:
@@ -190,8 +198,7 @@ def plan_export(
     for position, (name, column) in enumerate(zip(names, columns, strict=True)):
         plan = _plan_column(name, f"c{position}", column, flavor)
         if plan is None:
-            shown = column.type_name.lstrip("_") + ("[]" if column.element_type_name else "")
-            unsupported.append(f"{column.name} ({shown})")
+            unsupported.append(f"{column.name} ({column.shown_type})")
         else:
             plans.append(plan)
     if unsupported:
@@ -199,7 +206,9 @@ def plan_export(
             "Cannot encode the following columns/types: " + ", ".join(unsupported) + ". "
             'Cast them in a query to a supported type, e.g. query="SELECT ..., col::text AS col FROM ..." '
             "(supported: boolean, integers, uint2/4/8, real, double, numeric, text, varchar, char, bytea, "
-            "uuid, jsonb, date, time, timestamp, timestamptz, mz_timestamp and arrays of these)"
+            "uuid, jsonb, date, time, timestamp, timestamptz, mz_timestamp and arrays of these; lists (also "
+            "layered) and maps of boolean, integers, uint2/4/8, real, double, numeric, text, varchar, char, "
+            "jsonb and mz_timestamp)"
         )
     return ExportPlan(plans, type_metadata)
 
@@ -207,6 +216,8 @@ def plan_export(
 def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
     # A column Materialize knows is NOT NULL is written as a required field (builder.rs desc_to_schema)
     nullable = not column.not_null
+    if column.type_name in NESTED_TYPES:
+        return _nested_plan(name, alias, column, flavor, nullable)
     if column.element_type_name is not None:
         element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
         mapping = _scalar_mapping(column.element_type_name, element)
@@ -243,6 +254,46 @@ def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerF
         select_expressions=(text_expression(alias) if mapping.read_as_text else quote_ident(alias),),
         read_types=(_read_type(mapping),),
         convert=_converter(mapping, flavor, name),
+    )
+
+
+# Element / value types of lists and maps whose text form, as Materialize writes it inside a list
+# or map, the leaf conversions turn into native's values exactly (tests/unit/export/client/).
+_NESTED_LEAVES = frozenset(
+    {"bool", "int2", "int4", "int8", "uint2", "uint4", "uint8", "float4", "float8", "numeric"}
+    | {"text", "varchar", "bpchar", "jsonb", "mz_timestamp"}
+)
+
+
+def _nested_plan(
+    name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor, nullable: bool
+) -> ColumnPlan | None:
+    """A list or map column: read as Materialize's text, decoded by ``nested_values``."""
+    shape, leaf = shape_of(column)
+    if shape is None or leaf is None or leaf.element_type_name is not None:
+        return None
+    if leaf.type_name not in _NESTED_LEAVES:
+        return None
+    mapping = _scalar_mapping(leaf.type_name, leaf)
+    if mapping is None:
+        return None
+    target = nested_arrow_type(column, mapping.arrow_type, _metadata(mapping.mz_name))
+    text_mapping = _ScalarMapping(mapping.arrow_type, mapping.mz_name, read_as_text=True)
+    convert_leaf = text_to_bool if leaf.type_name == "bool" else _converter(text_mapping, flavor, name)
+
+    def convert(texts: pa.Array) -> pa.Array:
+        try:
+            return decode(plain(texts), shape, target, convert_leaf)
+        except ValueConversionError as error:
+            raise ValueConversionError(f"column {name!r}: {error}") from error
+
+    return ColumnPlan(
+        name=name,
+        alias=alias,
+        field=pa.field(name, target, nullable=nullable, metadata=_metadata(column.type_name)),
+        select_expressions=(text_expression(alias),),
+        read_types=(pa.string(),),
+        convert=convert,
     )
 
 

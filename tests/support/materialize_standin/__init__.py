@@ -33,9 +33,13 @@ Not faithful, and why:
 
 * uint2/4/8 are stored as int2/4/8: values from 2^15 / 2^31 / 2^63 up cannot be stored (their
   binary and text forms are Materialize's below that); no operators, so no ORDER BY / GROUP BY.
-* ``list`` and ``map`` are single text-valued types, ``{1,2}`` / ``{a=>1}`` as written; the element
-  type is not modelled, so ``int4 list`` syntax, casts and COPY TO S3 of them (which refuses them
-  with a stand-in error) are not available. Binary COPY TO STDOUT passes PostgreSQL's bytes.
+* ``list`` and ``map`` (the pseudo types, OIDs 16384 / 16385) are opaque text-valued types; typed
+  lists and maps are the types of ``nested_types.py`` (``int4_list`` for Materialize's
+  ``int4 list``, ``int4_list_list``, ``text_map`` for ``map[text=>text]``, ...), written in
+  PostgreSQL's array syntax (``mz_standin.<value>_map(keys, values)`` builds a map). Their
+  ``::text`` is Materialize's text format, but a plain text result shows PostgreSQL's array format;
+  element typmods (``numeric(38,2) list``) are not modelled; maps can also be subscripted with
+  ``[]``, which Materialize refuses.
 * Only RowDescription, binary array headers (not inside binary COPY data) and ``pg_type`` carry
   Materialize's OIDs; ``format_type``, ``::regtype``, ``pg_attribute.atttypid`` show PostgreSQL's.
 * Errors of the exported query itself (unknown table or column, ...) are PostgreSQL's texts, and

@@ -13,16 +13,19 @@ import datetime
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import pyarrow as pa
 
 from tests.support.materialize_standin.errors import MzError, rust_debug_str
+from tests.support.materialize_standin.nested_types import NESTED_TYPES, parse_stored
 
 EXTENSION_KEY = "ARROW:extension:name"
 DECIMAL_PRECISION = 38  # arrow's DECIMAL128_MAX_PRECISION
 DECIMAL_DEFAULT_SCALE = 10  # builder.rs, DECIMAL_DEFAULT_SCALE for numeric without a scale
+# Python's default context rounds to 28 digits; Materialize's numerics have up to 39 digits
+_EXACT = Context(prec=100)
 # DERIVED from SqlScalarType's variant names ({:?} of the column type); the testdrive confirms
 # "Interval" and "Numeric { max_scale: Some(NumericMaxScale(39)) }" only.
 _UNSUPPORTED = {
@@ -111,7 +114,42 @@ def _scalar(column: PgColumn) -> tuple[pa.DataType, str, Callable[[str], Any]]:
     raise KeyError(_UNSUPPORTED.get(column.typname, column.typname))
 
 
+def _nested(column: PgColumn) -> tuple[pa.DataType, str, Callable[[str], Any]]:
+    """scalar_to_arrow_datatype's List / Map arms: ``List(item: T)`` and ``Map(entries: Struct(keys:
+    Utf8 not null, values: T), unsorted)``, item and values nullable with the element's type name,
+    keys without one; append_datum appends the elements in order, the map's entries in its order."""
+    nested = NESTED_TYPES[column.typname]
+    element = PgColumn("item", nested.element, -1, True)
+    if nested.element in NESTED_TYPES:
+        inner_type, inner_ext, convert_inner = _nested(element)
+    else:
+        inner_type, inner_ext, convert_inner = _scalar(element)
+
+    def convert_element(value: Any) -> Any:
+        return None if value is None else convert_inner(value)
+
+    if nested.kind == "list":
+        data_type: pa.DataType = pa.list_(_field("item", inner_type, True, inner_ext))
+
+        def convert_list(text: Any) -> Any:
+            elements = parse_stored(text, nested) if isinstance(text, str) else text
+            return [convert_element(e) for e in elements]
+
+        return data_type, "list", convert_list
+    data_type = pa.map_(
+        pa.field("keys", pa.string(), nullable=False), _field("values", inner_type, True, inner_ext)
+    )
+
+    def convert_map(text: str) -> Any:
+        return [(key, convert_element(value)) for key, value in parse_stored(text, nested)]
+
+    return data_type, "map", convert_map
+
+
 def arrow_column(name: str, column: PgColumn) -> ArrowColumn:
+    if column.typname in NESTED_TYPES:
+        data_type, ext, convert = _nested(column)
+        return ArrowColumn(_field(name, data_type, column.nullable, ext), convert)
     if column.typname in ("list", "map"):
         raise MzError("stand-in: COPY TO S3 of list and map columns is not modelled (element types unknown)")
     if column.element is None:
@@ -168,7 +206,7 @@ def numeric_value(text: str, scale: int) -> Decimal:
     if not value.is_finite():
         raise MzError(f"Cannot represent special numeric value {text} in parquet")
     # DERIVED: Materialize's numerics are reduced (no trailing zeros), and print in plain notation
-    value = value.normalize()
+    value = value.normalize(_EXACT)
     shown = format(value, "f")
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
@@ -180,7 +218,7 @@ def numeric_value(text: str, scale: int) -> Decimal:
     unscaled = int("".join(map(str, digits))) * 10**scale_diff * (-1 if sign else 1)
     if not -(2**127) <= unscaled < 2**127:
         raise MzError(f"Decimal value {shown} out of range for parquet")
-    return Decimal(unscaled).scaleb(-scale)
+    return Decimal(unscaled).scaleb(-scale, _EXACT)
 
 
 def compact_json(text: str) -> str:

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.materialize_standin.nested_types import NESTED_TYPES
+from tests.support.materialize_standin.nested_types import setup_sql as nested_setup_sql
 from tests.support.materialize_standin.sqltext import quote_ident, quote_literal
 from tests.support.materialize_standin.types import MZ_TYPES, MzType
 
+_TYPED = {t.name: t for t in MZ_TYPES if t.name in ("list", "map")}
 _LAST_MZ_OID = max(max(t.oid, t.array_oid or 0) for t in MZ_TYPES)
 _TYPE_LAYOUT = {
     "int2": "INTERNALLENGTH = 2, PASSEDBYVALUE, ALIGNMENT = int2",
@@ -75,6 +78,7 @@ def setup_statements(database: str, mz_version: str) -> list[str]:
     ]
     for mz_type in MZ_TYPES:
         statements += _type_sql(mz_type)
+    statements += nested_setup_sql()  # typed lists and maps (nested_types.py)
     statements += [
         # BuildInfo::human_version: format!("v{} ({})", version, &sha[..9]) (/tmp/mz-research-types.md §7)
         f"CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql STABLE "
@@ -111,6 +115,8 @@ def pg_type_view_sql(connection: Any, oids: dict[int, tuple[MzType, bool]]) -> s
         for pg, (t, is_array) in oids.items()
     )
     standin = ", ".join(f"'{pg}'::oid" for pg in oids)
+    # the typed lists and maps are all "list" / "map" there (one row each, as in Materialize's catalog)
+    typed = ", ".join(f"'{name}'" for name in NESTED_TYPES)
     pseudo = ", ".join(
         f"'{pg}'::oid" for pg, (t, is_array) in oids.items() if t.binary_refused and not is_array
     )
@@ -125,7 +131,10 @@ def pg_type_view_sql(connection: Any, oids: dict[int, tuple[MzType, bool]]) -> s
         "typcategory": f"CASE WHEN t.oid IN ({pseudo}) THEN 'P'::\"char\" ELSE t.typcategory END",
     }
     select = ", ".join(f"{replaced[c]} AS {c}" if c in replaced else f"t.{c}" for c in columns)
-    return f"CREATE VIEW mz_standin.pg_type AS SELECT {select} FROM pg_catalog.pg_type t"
+    return (
+        f"CREATE VIEW mz_standin.pg_type AS SELECT {select} FROM pg_catalog.pg_type t "
+        f"WHERE NOT (t.typnamespace = 'mz_catalog'::regnamespace AND t.typname IN ({typed}))"
+    )
 
 
 def load_type_oids(connection: Any) -> tuple[dict[int, tuple[MzType, bool]], set[int], int]:
@@ -136,6 +145,8 @@ def load_type_oids(connection: Any) -> tuple[dict[int, tuple[MzType, bool]], set
         "SELECT t.oid::int8, t.typname::text, t.typarray::int8 FROM pg_catalog.pg_type t "
         "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'mz_catalog'"
     ):
+        if name in NESTED_TYPES:  # a typed list or map: Materialize's list / map on the wire
+            found[oid] = (_TYPED[NESTED_TYPES[name].kind], False)
         if name in by_name:
             found[oid] = (by_name[name], False)
             if array and by_name[name].array_oid:
