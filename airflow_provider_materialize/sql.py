@@ -332,3 +332,29 @@ def create_secret_sql(name: str, value: str) -> list[str]:
 
 def validate_connection_sql(name: str) -> str:
     return f"VALIDATE CONNECTION {quote_qualified_name(name)}"
+
+
+# Reading one PostgreSQL snapshot over several connections: the first transaction exports its
+# snapshot, the others import it (SET TRANSACTION SNAPSHOT, first statement of a REPEATABLE READ
+# transaction), and each reads a range of the relation's heap pages. A ctid range is a TID range scan
+# from PostgreSQL 14; plain tables and materialized views have a heap, views and partitioned tables do not.
+def export_snapshot_sql(relation: str) -> str:
+    """The exported snapshot's id, the relation's kind, its size in pages, and the server's version."""
+    return (
+        "SELECT pg_export_snapshot(), c.relkind::text, "
+        "pg_relation_size(c.oid) / current_setting('block_size')::bigint, "
+        "current_setting('server_version_num')::int "
+        f"FROM pg_catalog.pg_class c WHERE c.oid = {quote_literal(relation)}::regclass"
+    )
+
+
+def import_snapshot_sql(snapshot_id: str) -> str:
+    return f"SET TRANSACTION SNAPSHOT {quote_literal(snapshot_id)}"
+
+
+def page_range_select(relation: str, first_page: int, end_page: int | None) -> str:
+    """``SELECT *`` of the rows stored in pages ``first_page`` up to ``end_page`` (None: to the end)."""
+    where = f"ctid >= '({int(first_page)},0)'::tid"
+    if end_page is not None:
+        where += f" AND ctid < '({int(end_page)},0)'::tid"
+    return f"SELECT * FROM {relation} WHERE {where}"

@@ -33,6 +33,7 @@ READERS = ("auto", "adbc", "csv")
 # "materialize": every column carries ARROW:extension:name = materialize.v1.<type>, as native COPY writes;
 # "none": plain Arrow types, for readers that refuse unknown extension types (Polars 2.x)
 FIELD_METADATA = ("materialize", "none")
+MAX_READ_CONNECTIONS = 16  # one backend and one client connection each
 _CSV_OPTIONS = ("csv_header", "csv_delimiter", "csv_quote")
 
 
@@ -59,7 +60,14 @@ MODE_RULES = {
         formats=("parquet",),
         min_file_size=1024**2,  # per-file overhead stays negligible
         max_file_size=None,
-        own_options=("compression", "reader", "s3_extra_args", "s3_transfer_config", "field_metadata"),
+        own_options=(
+            "compression",
+            "reader",
+            "s3_extra_args",
+            "s3_transfer_config",
+            "field_metadata",
+            "read_connections",
+        ),
         order_by_allowed=True,
     ),
     ExportMode.NATIVE: ModeRules(
@@ -105,6 +113,7 @@ class ExportArguments:
     reader: Any = "auto"
     progress_interval: Any = 30.0
     field_metadata: Any = "materialize"
+    read_connections: Any = 1
 
     def given_options(self) -> list[str]:
         """Names of the mode-specific options set to anything but their default."""
@@ -138,6 +147,7 @@ class ExportRequest:
     aws_connection: str | None = None
     csv_options: dict[str, str | bool] = field(default_factory=dict)
     field_metadata: str = "materialize"
+    read_connections: int = 1
 
     @property
     def copy_relation(self) -> str:
@@ -194,7 +204,17 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         aws_connection=aws_connection,
         csv_options=csv_options,
         field_metadata=_check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA),
+        read_connections=_check_read_connections(arguments.read_connections),
     )
+
+
+def _check_read_connections(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_READ_CONNECTIONS:
+        raise ValueError(
+            f"read_connections must be a whole number from 1 to {MAX_READ_CONNECTIONS}, not {value!r}; "
+            "more than 1 pays only when the server has cores to spare"
+        )
+    return value
 
 
 def _optional_text(name: str, value: Any) -> str | None:
@@ -219,6 +239,7 @@ def _check_options(
     """The format, compression and CSV options; with ``mode`` None, only mode-independent rules."""
     _check_choice("reader", arguments.reader, READERS)
     _check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA)
+    _check_read_connections(arguments.read_connections)
     compression = _check_choice("compression", arguments.compression or "none", COMPRESSIONS)
     if mode is None:
         file_format = _check_choice("format", arguments.file_format, _ALL_FORMATS)

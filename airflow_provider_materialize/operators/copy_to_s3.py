@@ -89,6 +89,9 @@ class MaterializeCopyToS3Operator(BaseOperator):
     :param field_metadata: Client mode: ``materialize`` (default) tags every column with its
         Materialize type (``ARROW:extension:name = materialize.v1.<type>``), as native COPY does;
         ``none`` writes plain Arrow types, for readers that refuse unknown extension types (Polars).
+    :param read_connections: Client mode, PostgreSQL, ``source=`` a table or materialized view: read
+        its one snapshot over up to this many connections, each a range of its pages (default 1).
+        Worth it only when the server has cores to spare. Materialize is always read as one stream.
     :param asset_alias: Name of the Airflow AssetAlias the folder's asset event is added through.
         Default: the folder's Asset (``s3://bucket/path``) itself when ``s3_uri`` is not templated,
         else the alias ``materialize:<dag_id>/<task_id>``. The event's extra holds the statistics.
@@ -129,6 +132,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
         reader: str = "auto",
         progress_interval: float = 30.0,
         field_metadata: str = "materialize",
+        read_connections: int = 1,
         asset_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -152,6 +156,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
         self.reader = reader
         self.progress_interval = progress_interval
         self.field_metadata = field_metadata
+        self.read_connections = read_connections
         self.asset_alias = asset_alias
         self._writer: ModeWriter | None = None
         self._request: ExportRequest | None = None
@@ -179,6 +184,7 @@ class MaterializeCopyToS3Operator(BaseOperator):
             reader=self.reader,
             progress_interval=self.progress_interval,
             field_metadata=self.field_metadata,
+            read_connections=self.read_connections,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:

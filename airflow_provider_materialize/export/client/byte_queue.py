@@ -32,10 +32,13 @@ class ByteBoundedQueue:
     def held_bytes(self) -> int:
         return self._held
 
-    def put(self, item: Any, size: int, timeout: float | None = None) -> bool:
-        """Add ``item`` of ``size`` bytes once there is room; False if ``timeout`` passed first."""
+    def put(self, item: Any, size: int, timeout: float | None = None, *, force: bool = False) -> bool:
+        """Add ``item`` of ``size`` bytes once there is room; False if ``timeout`` passed first.
+
+        ``force`` adds it at once, room or not (a failure that must reach the consumer).
+        """
         with self._changed:
-            if not self._changed.wait_for(
+            if not force and not self._changed.wait_for(
                 lambda: not self._items or self._held + size <= self.max_bytes, timeout
             ):
                 return False

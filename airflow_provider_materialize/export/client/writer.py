@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_materialize.export.client.malloc_arenas import limit_malloc_arenas
+from airflow_provider_materialize.export.client.parallel_read import with_read_connections
 from airflow_provider_materialize.export.client.readers import (
     AdbcSnapshotReader,
     CsvSnapshotReader,
@@ -125,7 +126,12 @@ class ClientWriter:
         plan = self._plan = plan_export(
             columns, self._flavor, type_metadata=self.request.field_metadata == "materialize"
         )
-        reader = self._reader = choose_reader(self.request.reader, self.mz_hook)
+        reader = self._reader = with_read_connections(
+            choose_reader(self.request.reader, self.mz_hook),
+            connections=self.request.read_connections,
+            relation=self.request.source_relation,
+            select_for=lambda select: wrap_select(select, plan.column_aliases, plan.select_list),
+        )
         read_sql = wrap_select(self.request.select, plan.column_aliases, plan.select_list)
         log.info("Exporting %d column(s) with the %s reader: %s", len(plan.columns), reader.name, read_sql)
         limit_malloc_arenas()  # before the reader and upload threads start
