@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""The project's two entry points; needs only python3.
+"""The project's entry points; needs only python3.
 
     python3 dev/run.py demo    # snapshot a sample view to a local S3 server through the example DAG
     python3 dev/run.py test    # ruff, mypy and the whole test suite (what CI runs)
     python3 dev/run.py bench   # the benchmark (bench/compare.py; --smoke for a quick one, --help)
     python3 dev/run.py matrix  # the built wheel on every supported Airflow version (docs/versions.md)
+    python3 dev/run.py browser # Airflow's UI in headless Chromium (docs/browser-test.md; a few minutes)
 
-All three create ``.venv`` and install the project with its test dependencies on first use (again
-whenever pyproject.toml changes), and make sure PostgreSQL server binaries are present.
+Each creates ``.venv`` and installs the project with its test dependencies on first use (again
+whenever pyproject.toml changes), and makes sure PostgreSQL server binaries are present.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test(pytest_args: list[str]) -> int:
 
 def main() -> int:
     command, *rest = sys.argv[1:] or ["help"]
-    if command not in ("demo", "test", "bench", "matrix"):
+    if command not in ("demo", "test", "bench", "browser", "matrix"):
         print(__doc__)
         return 2
     ensure_environment()
@@ -96,6 +97,8 @@ def main() -> int:
         return run(PYTHON, ROOT / "dev" / "demo.py").returncode
     if command == "bench":
         return run(PYTHON, "-m", "bench.compare", *rest).returncode
+    if command == "browser":
+        return run(PYTHON, ROOT / "dev" / "browser.py", *rest).returncode
     if command == "matrix":
         return run(PYTHON, ROOT / "dev" / "matrix.py", *rest).returncode
     return test(rest)

@@ -80,10 +80,14 @@ EXTRA_FIELDS = (
 )
 
 # Standard fields: every field left empty falls back to Materialize's default (MaterializeHook).
+# Except for Airflow 3.3's Test button: its connection list sends an empty port as 0, which the API
+# server takes for a different endpoint than the stored one and answers 400 "Bad Request" before
+# the hook runs. So the port's placeholder asks for the number instead of only showing it.
 RELABELING = {"schema": "Database", "login": "User", "password": "Password / app password"}
+PORT_PLACEHOLDER = f"{MATERIALIZE_DEFAULT_PORT} (type it in: Airflow's Test button needs a port)"
 PLACEHOLDERS = {
     "host": "<region-id>.aws.materialize.cloud",
-    "port": str(MATERIALIZE_DEFAULT_PORT),
+    "port": PORT_PLACEHOLDER,
     "schema": MATERIALIZE_DEFAULT_DATABASE,
     "login": f"{MATERIALIZE_DEFAULT_USER} (Cloud: your e-mail address)",
 }

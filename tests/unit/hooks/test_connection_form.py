@@ -38,7 +38,7 @@ def test_placeholders_name_only_standard_fields() -> None:
     # No Airflow 3 form shows placeholders of extra fields: the description carries the example.
     placeholders = _connection_type()["ui-field-behaviour"]["placeholders"]
     assert set(placeholders) <= {"host", "port", "schema", "login", "password", "description"}
-    assert placeholders["port"] == "6875"
+    assert placeholders["port"].startswith("6875 (type it in")
     for field in connection_form.EXTRA_FIELDS:
         for example in field.examples:
             assert f"e.g. {example}" in field.description, field.name
@@ -50,7 +50,7 @@ def test_the_api_server_of_this_airflow_sends_fields_with_examples() -> None:
 
     (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "materialize"]
     assert meta.standard_fields is not None and meta.standard_fields.port is not None
-    assert meta.standard_fields.port.placeholder == "6875"
+    assert meta.standard_fields.port.placeholder == connection_form.PORT_PLACEHOLDER
     assert meta.standard_fields.url_schema is not None and meta.standard_fields.url_schema.title == "Database"
     extra = meta.extra_fields or {}
     assert set(extra) == {"cluster", "sslmode", "application_name"}
@@ -73,7 +73,7 @@ def airflow_3_0_form_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
     """The WTForms and Flask names replaced by the stand-ins Airflow 3.0/3.1's API server uses."""
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
-    modules = {
+    modules: dict[str, dict[str, Any]] = {
         "wtforms": {"StringField": HookMetaService.MockStringField},
         "wtforms.validators": {
             "Optional": HookMetaService.MockOptional,
