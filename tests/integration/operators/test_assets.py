@@ -8,6 +8,8 @@ its tasks are run the way ``dag.test()`` runs them.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -27,6 +29,20 @@ ALIAS = "materialize:materialize_nightly_snapshot/snapshot_to_s3"
 def airflow_db(postgres) -> None:
     postgres.execute(SAMPLE_SQL)
     migrate_airflow_db()
+    # The consumer must be known and unpaused for a new event to queue a run for it, as in production
+    for command in (["dags", "reserialize"], ["dags", "unpause", "materialize_snapshot_consumer"]):
+        subprocess.run([sys.executable, "-m", "airflow", *command], check=True, capture_output=True)
+
+
+def queued_for(dag_id: str) -> list[int]:
+    """The asset ids the scheduler has queued a run of ``dag_id`` for (AssetDagRunQueue)."""
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(AssetDagRunQueue.asset_id).where(AssetDagRunQueue.target_dag_id == dag_id)
+        return list(session.scalars(query).all())
 
 
 def recorded_events(uri: str) -> list[Any]:
@@ -48,8 +64,8 @@ def recorded_events(uri: str) -> list[Any]:
 
 
 def run_asset_triggered(dag: Any, event_ids: list[int]) -> Any:
-    """Create ``dag``'s run as the scheduler does for new asset events, then run its tasks."""
-    from airflow.models.asset import AssetEvent
+    """Create ``dag``'s run as the scheduler does for new asset events (queue cleared), then run its tasks."""
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent
     from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
     from airflow.sdk.definitions.dag import _run_task
@@ -57,7 +73,7 @@ def run_asset_triggered(dag: Any, event_ids: list[int]) -> Any:
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState, TaskInstanceState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
     scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
     now = timezone.utcnow()
@@ -79,6 +95,7 @@ def run_asset_triggered(dag: Any, event_ids: list[int]) -> Any:
         dag_run.consumed_asset_events.extend(
             session.scalars(select(AssetEvent).where(AssetEvent.id.in_(event_ids))).all()
         )
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag.dag_id))
         session.commit()
         while dag_run.state == DagRunState.RUNNING:
             session.expire_all()
@@ -125,6 +142,8 @@ def test_templated_export_adds_its_folder_through_the_alias_and_the_consumer_rea
         produced.run_id,
     )
     assert [alias.name for alias in event.source_aliases] == [ALIAS]
+    # The scheduler would now start the consumer: the event queued a run of it.
+    assert queued_for("materialize_snapshot_consumer") == [event.asset_id]
 
     consumer = load_example_dag("materialize_snapshot_consumer")
     assert consumer.timetable.asset_condition == AssetAlias(name=ALIAS)
