@@ -129,6 +129,12 @@ def to_json_text(texts: pa.Array, kind: str) -> pa.Array:
     if pc.any(pc.match_substring_regex(texts, _CONTROL_CHARACTERS)).as_py():
         for code in range(1, 0x20):
             texts = pc.replace_substring(texts, chr(code), f"\\u{code:04x}")
+    if kind == LIST and not pc.any(pc.match_substring(texts, '"')).as_py():
+        # No quoted element: every { } , is structure and every other run an element (3x faster).
+        texts = pc.replace_substring_regex(texts, "[^{},]+", '"\\0"')
+        for pattern, replacement in (('"NULL"', "null"), ("{", "["), ("}", "]")):
+            texts = pc.replace_substring(texts, pattern, replacement)
+        return texts
     texts = pc.replace_substring_regex(texts, _LIST_TOKEN if kind == LIST else _MAP_TOKEN, _MARKED)
     for pattern, replacement in _LIST_REPLACEMENTS if kind == LIST else _MAP_REPLACEMENTS:
         texts = pc.replace_substring(texts, pattern, replacement)
