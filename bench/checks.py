@@ -2,10 +2,10 @@
 
 For our operator the checks are strict and fail the benchmark: every file's schema must be the
 parity schema (the types and ``materialize.v1.*`` extension names that Materialize's own
-``COPY TO S3`` writes; ``tests/support/parity.py``), and the row counts in the footers, the
-manifest and the XCom value must all equal the table's exact row count. For ``SqlToS3Operator``
-the file's row count and schema are recorded, not judged: it is the baseline, and its types are
-known to differ.
+``COPY TO S3`` writes; ``bench/parity.py``), and the row counts in the footers, the manifest and
+the XCom value must all equal the table's exact row count. For ``SqlToS3Operator``, DuckDB and
+dlt, the files' row counts and types are recorded, not judged: their types are known to differ,
+and the report says where (``type_losses`` names what each loses).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from airflow_provider_materialize.export.native.footers import read_parquet_footer
-from tests.support.parity import PARITY_SCHEMAS, describe_schema, schema_differences, type_differences
+from tests.support.parity import describe_schema, schema_differences, type_differences
 from tests.support.s3_objects import list_objects
 
 
@@ -31,7 +31,7 @@ def parquet_footer(client: Any, bucket: str, key: str, size: int) -> tuple[int, 
 
 
 def check_operator_output(
-    client: Any, bucket: str, prefix: str, xcom: dict[str, Any], rows: int, kind: str
+    client: Any, bucket: str, prefix: str, xcom: dict[str, Any], rows: int, expected: pa.Schema
 ) -> dict[str, Any]:
     """Strict checks of one operator export; returns its files' sizes and row counts."""
     objects = list_objects(client, bucket, prefix)
@@ -42,7 +42,7 @@ def check_operator_output(
     for key in data_keys:
         file_rows, schema = parquet_footer(client, bucket, key, objects[key])
         footer_rows += file_rows
-        for difference in schema_differences(schema, PARITY_SCHEMAS[kind]):
+        for difference in schema_differences(schema, expected):
             problems.append(f"{key}: {difference}")
     for what, counted in (
         ("Parquet footers", footer_rows),
@@ -64,21 +64,79 @@ def check_operator_output(
     }
 
 
-def inspect_sql_to_s3_output(client: Any, bucket: str, key: str, rows: int, kind: str) -> dict[str, Any]:
-    """Row count and schema of SqlToS3Operator's file, recorded for comparison (not judged)."""
-    size = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
-    file_rows, schema = parquet_footer(client, bucket, key, size)
-    if file_rows != rows:
-        print(f"  note: SqlToS3Operator wrote {file_rows:,} rows; the table has {rows:,}")
+def inspect_peer_output(
+    client: Any, bucket: str, prefix: str, rows: int, expected: pa.Schema
+) -> dict[str, Any]:
+    """Row counts and types of a peer's Parquet files under ``prefix``, recorded (not judged)."""
+    objects = {
+        key: size for key, size in list_objects(client, bucket, prefix).items() if key.endswith(".parquet")
+    }
+    footer_rows, schema = 0, None
+    for key in sorted(objects):
+        file_rows, schema = parquet_footer(client, bucket, key, objects[key])
+        footer_rows += file_rows
+    if footer_rows != rows:
+        print(f"  note: {footer_rows:,} rows under s3://{bucket}/{prefix}; the table has {rows:,}")
     return {
-        "files": 1,
-        "file_bytes": [size],
-        "parquet_bytes": size,
-        "footer_rows": file_rows,
-        "schema": describe_schema(schema),
-        "types_unlike_parity": type_differences(schema, PARITY_SCHEMAS[kind]),
+        "files": len(objects),
+        "file_bytes": [objects[key] for key in sorted(objects)],
+        "parquet_bytes": sum(objects.values()),
+        "footer_rows": footer_rows,
+        "schema": describe_schema(schema) if schema is not None else [],
+        "types_unlike_parity": type_differences(schema, expected) if schema is not None else [],
+        "type_losses": type_losses(schema, expected) if schema is not None else [],
         "schema_matches_parity": False,
     }
+
+
+def _same_family(got: pa.DataType, wanted: pa.DataType) -> bool:
+    """string/large_string and binary/large_binary hold the same values; the offsets' width differs."""
+    strings = (pa.types.is_string, pa.types.is_large_string)
+    binaries = (pa.types.is_binary, pa.types.is_large_binary)
+    return any(
+        any(test(got) for test in family) and any(test(wanted) for test in family)
+        for family in (strings, binaries)
+    )
+
+
+def _loss(got: pa.DataType, wanted: pa.DataType) -> str | None:
+    """The kind of difference between a peer's type and parity's, None where no value changes."""
+    if got == wanted or _same_family(got, wanted):
+        return None
+    if pa.types.is_decimal(wanted):
+        return (
+            "decimal scale"
+            if pa.types.is_decimal(got) and got.scale != wanted.scale
+            else (None if pa.types.is_decimal(got) else "decimals")
+        )
+    if pa.types.is_fixed_size_binary(wanted):
+        return "uuids"
+    if pa.types.is_timestamp(wanted):
+        if not pa.types.is_timestamp(got):
+            return "timestamps"
+        if (got.tz is None) != (wanted.tz is None):
+            return "time zones"
+        return "timestamp units" if got.unit != wanted.unit else None  # the zone's spelling only
+    if pa.types.is_struct(wanted):
+        return "arrays"
+    if pa.types.is_integer(wanted) or pa.types.is_floating(wanted):
+        return "number widths"
+    if pa.types.is_date(wanted) or pa.types.is_time(wanted):
+        return "dates and times"
+    return "other types"
+
+
+def type_losses(actual: pa.Schema, expected: pa.Schema) -> list[str]:
+    """What a peer's types change against parity, by kind: decimals, uuids, time zones, arrays, ..."""
+    found: dict[str, list[str]] = {}
+    for want in expected:
+        if want.name not in actual.names:
+            found.setdefault("columns missing", []).append(want.name)
+            continue
+        got = actual.field(want.name).type
+        if (what := _loss(got, want.type)) is not None:
+            found.setdefault(what, []).append(f"{want.name} as {got}")
+    return [f"{what}: {', '.join(columns)}" for what, columns in found.items()]
 
 
 def delete_prefix(client: Any, bucket: str, prefix: str) -> None:

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.benchmark_plan import MODES  # noqa: E402
+from tests.support.benchmark_plan import CHILD_MODES  # noqa: E402
 
 # The `postgres`-type connection SqlToS3Operator reads with (set by the parent in the environment).
 SQL_TO_S3_CONN_ID = "bench_postgres"
@@ -53,6 +53,14 @@ def memory_mb(field: str) -> float:
     return float("nan")
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all threads) and of the children it has reaped."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def copy_statement(table: str) -> str:
     return f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"
 
@@ -62,7 +70,7 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
     from psycopg import pq
 
     ready_rss = memory_mb("VmRSS")
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu_seconds()
     wire_bytes = 0
     with psycopg.connect(spec["conninfo"]) as conn:
         pgconn = conn.pgconn
@@ -79,7 +87,12 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
             if result.status != pq.ExecStatus.COMMAND_OK:
                 raise RuntimeError(f"COPY failed: {result.get_error_message()}")
     seconds = time.monotonic() - started
-    return {"operation_seconds": seconds, "wire_bytes": wire_bytes, "ready_rss_mib": ready_rss}
+    return {
+        "operation_seconds": seconds,
+        "operation_cpu_seconds": cpu_seconds() - cpu_started,
+        "wire_bytes": wire_bytes,
+        "ready_rss_mib": ready_rss,
+    }
 
 
 def psql_path() -> str:
@@ -109,12 +122,13 @@ def raw_copy_psql(spec: dict[str, Any]) -> dict[str, Any]:
         copy_statement(spec["table"]),
         spec["conninfo"],
     ]
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu_seconds()
     subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
     seconds = time.monotonic() - started
     psql_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     return {
         "operation_seconds": seconds,
+        "operation_cpu_seconds": cpu_seconds() - cpu_started,
         "wire_bytes": None,
         "ready_rss_mib": 0.0,
         "psql_peak_rss_mib": psql_peak,
@@ -134,7 +148,7 @@ def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
     from tests.support.operator_run import run_operator
 
     ready_rss = memory_mb("VmRSS")
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu_seconds()
     stats = run_operator(
         source=spec["table"],
         s3_uri=f"s3://{spec['bucket']}/{spec['prefix']}",
@@ -142,7 +156,12 @@ def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
         reader=reader,
         progress_interval=30.0,
     )
-    return {"operation_seconds": time.monotonic() - started, "xcom": stats, "ready_rss_mib": ready_rss}
+    return {
+        "operation_seconds": time.monotonic() - started,
+        "operation_cpu_seconds": cpu_seconds() - cpu_started,
+        "xcom": stats,
+        "ready_rss_mib": ready_rss,
+    }
 
 
 def sql_to_s3(spec: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +169,7 @@ def sql_to_s3(spec: dict[str, Any]) -> dict[str, Any]:
     from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
 
     ready_rss = memory_mb("VmRSS")
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu_seconds()
     task = SqlToS3Operator(
         task_id="sql_to_s3",
         query=f"SELECT * FROM {spec['table']}",
@@ -162,14 +181,21 @@ def sql_to_s3(spec: dict[str, Any]) -> dict[str, Any]:
         replace=True,
     )
     task.execute({})  # type: ignore[arg-type]
-    seconds = time.monotonic() - started
-    return {"operation_seconds": seconds, "key": f"{spec['prefix']}data.parquet", "ready_rss_mib": ready_rss}
+    return {
+        "operation_seconds": time.monotonic() - started,
+        "operation_cpu_seconds": cpu_seconds() - cpu_started,
+        "key": f"{spec['prefix']}data.parquet",
+        "ready_rss_mib": ready_rss,
+    }
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     mode = spec["mode"]
     if mode == "warm_up":
-        return {each: measure({**spec, "mode": each, "prefix": f"{spec['prefix']}{each}/"}) for each in MODES}
+        return {
+            each: measure({**spec, "mode": each, "prefix": f"{spec['prefix']}{each}/"})
+            for each in CHILD_MODES
+        }
     if mode == "raw_copy":
         result = raw_copy(spec)
     elif mode == "raw_copy_psql":
@@ -179,7 +205,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     elif mode == "sql_to_s3":
         result = sql_to_s3(spec)
     else:
-        raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
+        raise ValueError(f"unknown mode {mode!r}; one of {', '.join(CHILD_MODES)}")
     result["peak_rss_mib"] = result.pop("psql_peak_rss_mib", None) or memory_mb("VmHWM")
     return result
 

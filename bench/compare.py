@@ -1,22 +1,25 @@
-"""Benchmark: our operator's client mode against the server's limit and Airflow's SqlToS3Operator.
+"""Benchmark: client mode on seven table shapes, against the wire's limit, DuckDB, dlt and SqlToS3Operator.
 
-    python3 dev/run.py bench              # the full run (about 10-15 minutes on 2 cores)
-    python3 dev/run.py bench --smoke      # a few thousand rows, every mode, well under a minute
+    python3 dev/run.py bench              # the full run (under 20 minutes on 2 cores)
+    python3 dev/run.py bench --smoke      # tiny tables, every shape and mode, a minute or two
 
 It starts a throwaway PostgreSQL server (settings for fast bulk loads) and moto's S3-compatible
-server, generates the tables (see ``bench/tables.py``) and measures, each in its own process:
+server, creates the peers' venvs (``bench/peers.py``, cached), generates each shape's tables
+(``bench/shapes.py``) and measures, each in its own process against the same servers:
 
-* (a) ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read and discarded (psycopg 3),
-  and (a-psql) the same through psql, as a C client's reference;
-* (b) ``MaterializeCopyToS3Operator`` with the ADBC reader, end to end into the S3 server;
-* (b-csv) the same with the CSV fallback reader;
-* (c) ``SqlToS3Operator(file_format="parquet")`` into the same S3 server;
+* (a) ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read and discarded (psycopg 3), and
+  (a-psql) the same through psql;
+* (b) ``MaterializeCopyToS3Operator``, client mode with the ADBC reader, into the S3 server
+  ((b-csv), the CSV fallback reader, on the mixed table);
+* DuckDB 1.5 (``ATTACH ... (TYPE postgres)``, ``COPY ... TO 's3://...'``) and dlt (``sql_table``,
+  pyarrow backend, filesystem destination), each in its own venv;
+* (c) ``SqlToS3Operator(file_format="parquet")``;
 
-on the mixed table (``--rows``, default 5M) and the narrow one (``--narrow-rows``, default 20M),
-plus (b) at the ``--scaling`` sizes (default 1M, 5M, 20M). Every export of (b) is checked: the
-Parquet footers, the manifest and XCom must hold the table's exact row count, and every file the
-parity schema (``bench/checks.py``, ``tests/support/parity.py``); a failed check fails the run.
-Results go to ``bench/results/compare.json`` and ``compare.md`` (``compare-smoke.*`` for ``--smoke``).
+and (b) on the mixed table at the ``--scaling`` sizes, for memory. Every export of (b) is checked:
+the Parquet footers, the manifest and XCom must hold the table's exact row count, and every file
+the parity schema (``bench/checks.py``, ``bench/parity.py``); a failed check fails the run. The
+peers' and (c)'s row counts and types are recorded. Results go to ``bench/results/compare.json``
+and ``compare.md`` (``compare-smoke.*`` for ``--smoke``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,33 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import report  # noqa: E402
-from bench.checks import (  # noqa: E402
-    OutputCheckFailed,
-    check_operator_output,
-    delete_prefix,
-    inspect_sql_to_s3_output,
-)
+from bench import figures, report, report_text  # noqa: E402
+from bench.checks import OutputCheckFailed, delete_prefix  # noqa: E402
 from bench.child import SQL_TO_S3_CONN_ID  # noqa: E402
-from bench.runner import Measurement, MeasurementFailed, run_measurements  # noqa: E402
-from bench.tables import (  # noqa: E402
-    BULK_LOAD_SETTINGS,
-    MIXED,
-    NARROW,
-    WARM_UP,
-    TableKind,
-    create_tables,
-    drop_tables,
-)
-from tests.support.benchmark_plan import (  # noqa: E402
-    DEFAULT_MODES,
-    DEFAULT_NARROW_MODES,
-    MODES,
-    REPEATED_MODES,
-    SMOKE,
-)
+from bench.cpu import tree_cpu_seconds  # noqa: E402
+from bench.peers import PEERS, ensure_peer_venv, peer_versions  # noqa: E402
+from bench.plan import BUCKET, Context, measurement, median_rows, result_row, shape_measurements  # noqa: E402
+from bench.runner import MeasurementFailed, run_measurements  # noqa: E402
+from bench.shapes import SHAPES, Shape  # noqa: E402
+from bench.tables import BULK_LOAD_SETTINGS, WARM_UP, create_tables, drop_tables  # noqa: E402
+from tests.support.benchmark_plan import CHILD_MODES, REPEATED_MODES, SMOKE  # noqa: E402
 
-BUCKET = "bench"
+FULL_SCALING = [1_000_000, 5_000_000, 20_000_000]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,208 +60,237 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--smoke", action="store_true", help="tiny tables, every mode, 2 runs at a time")
-    parser.add_argument("--rows", type=int, help="rows of the mixed table compared across modes (5,000,000)")
-    parser.add_argument("--scaling", type=int, nargs="*", help="mixed-table sizes for (b)'s scaling table")
-    parser.add_argument("--narrow-rows", type=int, help="rows of the narrow table (20,000,000); 0 skips it")
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=DEFAULT_MODES, help="on the mixed table")
-    parser.add_argument(
-        "--narrow-modes", nargs="*", choices=MODES, default=DEFAULT_NARROW_MODES, help="on the narrow table"
-    )
+    parser.add_argument("--smoke", action="store_true", help="tiny tables, every shape and mode, 2 at a time")
+    parser.add_argument("--shapes", nargs="+", choices=[s.name for s in SHAPES], help="the shapes to measure")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every shape's row counts (1.0)")
+    parser.add_argument("--scaling", type=int, nargs="*", help="mixed-table sizes of (b)'s memory series")
     parser.add_argument("--max-file-size", default="128MB", help="the operator's max_file_size (128MB)")
     parser.add_argument("--jobs", type=int, help="measurements run at a time (1; 2 with --smoke)")
     parser.add_argument(
-        "--repeat",
-        type=int,
-        help=f"runs of {', '.join(REPEATED_MODES)} per table, median reported (3; 2 with --smoke)",
+        "--repeat", type=int, help=f"runs of {', '.join(REPEATED_MODES)} per shape, median reported (3)"
     )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    defaults = (
-        SMOKE
-        if args.smoke
-        else {
-            "rows": 5_000_000,
-            "scaling": [1_000_000, 5_000_000, 20_000_000],
-            "narrow_rows": 20_000_000,
-            "jobs": 1,
-            "repeat": 3,
-        }
-    )
-    for name, value in defaults.items():
+    defaults = SMOKE if args.smoke else {"scaling": FULL_SCALING, "jobs": 1, "repeat": 3}
+    for name in ("scaling", "jobs", "repeat"):
         if getattr(args, name) is None:
-            setattr(args, name, value)
+            setattr(args, name, defaults[name])
     args.scaling = sorted(set(args.scaling))
+    args.shapes = args.shapes or [s.name for s in SHAPES]
     return args
+
+
+def sizes(shape: Shape, args: argparse.Namespace) -> tuple[int, int]:
+    """(rows, small_rows) of a shape in this run."""
+    if args.smoke:
+        return SMOKE["rows"], SMOKE["small_rows"]
+    return max(1000, int(shape.rows * args.scale)), max(1000, int(shape.small_rows * args.scale))
 
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _query_one(uri: str, sql: str) -> tuple:
+def _connect(uri: str) -> Any:
     import psycopg
 
-    with psycopg.connect(uri, autocommit=True) as conn:
+    return psycopg.connect(uri, autocommit=True)
+
+
+def _query_one(uri: str, sql: str) -> tuple:
+    with _connect(uri) as conn:
         row = conn.execute(sql).fetchone()
     assert row is not None
     return tuple(row)
 
 
 def _execute(uri: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(uri, autocommit=True) as conn:
+    with _connect(uri) as conn:
         conn.execute(sql)
 
 
-def _postgres_connection_json(port: int, database: str) -> str:
-    """A plain ``postgres`` connection to the server, as a SqlToS3Operator user would have."""
-    return json.dumps(
-        {"conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "postgres", "schema": database}
+def _git_commit() -> str:
+    found = subprocess.run(
+        ["git", "log", "-1", "--format=%h %cI"], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "airflow_provider_materialize"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (found.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
-def _measurement(
-    kind: TableKind, rows: int, mode: str, args: argparse.Namespace, uri: str, run: int = 1, suffix: str = ""
-) -> Measurement:
-    name = f"{kind.name}-{rows}-{mode}" + (f"-run{run}" if run > 1 else "") + suffix
-    spec = {
-        "mode": mode,
-        "table": kind.table(rows),
-        "rows": rows,
-        "bucket": BUCKET,
-        "prefix": f"{name}/",
-        "max_file_size": args.max_file_size,
-        "conninfo": uri,
-        "run": run,
-    }
-    return Measurement(name, spec)
-
-
-def result_row(measurement: Measurement, kind: str, client: Any) -> dict[str, Any]:
-    """One measurement's numbers, with its output checked (strictly for the operator) and removed."""
-    spec, result = measurement.spec, measurement.result
-    mode, rows = spec["mode"], spec["rows"]
-    row: dict[str, Any] = {
-        "name": measurement.name,
-        "run": spec.get("run", 1),
-        "kind": kind,
-        "mode": mode,
-        "label": report.LABELS[mode],
-        "table": spec["table"],
-        "rows": rows,
-        "operation_seconds": result["operation_seconds"],
-        "process_seconds": measurement.wall_seconds,
-        "rows_per_second": rows / result["operation_seconds"],
-        "peak_rss_mib": result["peak_rss_mib"],
-        "ready_rss_mib": result["ready_rss_mib"],
-        "files": None,
-        "file_bytes": [],
-        "output_bytes": None,
-    }
-    if mode.startswith("raw_copy"):
-        row["output_bytes"] = result["wire_bytes"]
-    elif mode.startswith("operator_"):
-        checked = check_operator_output(client, BUCKET, spec["prefix"], result["xcom"], rows, kind)
-        row.update(checked, output_bytes=checked["parquet_bytes"])
-        row["operator_duration_seconds"] = result["xcom"]["duration_seconds"]
-        row["xcom_rows"] = result["xcom"]["rows"]
-    else:
-        inspected = inspect_sql_to_s3_output(client, BUCKET, result["key"], rows, kind)
-        row.update(inspected, output_bytes=inspected["parquet_bytes"])
-    delete_prefix(client, BUCKET, spec["prefix"])
-    return row
-
-
-def run_kind(
-    kind: TableKind,
-    compare_rows: int,
-    modes: list[str],
-    scaling: list[int],
+def run_shape(
+    shape: Shape,
     args: argparse.Namespace,
-    uri: str,
+    context: Context,
     env: dict[str, str],
     client: Any,
     work_dir: Path,
-    warm_up_s3: bool = False,
+    warm_up_s3: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Generate one kind's tables, measure, check; returns (comparison rows, scaling rows)."""
-    tables = create_tables(
-        kind, [compare_rows, *scaling], lambda sql: _execute(uri, sql), lambda sql: _query_one(uri, sql)
+    """Generate one shape's tables, measure, check; returns (comparison rows, scaling rows)."""
+    from bench.parity import expected_schema
+
+    rows, small_rows = sizes(shape, args)
+    scaling = args.scaling if shape.name == "mixed" else []
+    uri = context.uri
+    generated = create_tables(
+        shape.kind,
+        [rows, small_rows, *scaling],
+        lambda sql: _execute(uri, sql),
+        lambda sql: _query_one(uri, sql),
     )
-    # The repeated rounds first, then the other modes: (c)'s memory peak slowed the server's COPY in
-    # the rounds that followed it (docs/benchmarks.md).
-    comparison = [
-        _measurement(kind, compare_rows, mode, args, uri, run)
-        for run in range(1, args.repeat + 1)
-        for mode in modes
-        if mode in REPEATED_MODES
-    ] + [_measurement(kind, compare_rows, mode, args, uri) for mode in modes if mode not in REPEATED_MODES]
-    extra = [
-        _measurement(kind, rows, "operator_adbc", args, uri)
-        for rows in scaling
-        if rows != compare_rows or "operator_adbc" not in modes
-    ]
+    tables = {size: table.name for size, table in generated.items()}
+    with _connect(uri) as conn:
+        expected = expected_schema(conn, tables[rows], shape.name)
+    planned = shape_measurements(context, shape.name, tables, rows, small_rows, args.repeat, scaling)
     runs: list[dict[str, Any]] = []
+
+    def probe() -> dict[str, float]:
+        return {name: tree_cpu_seconds(pid) for name, pid in context.server_pids.items()}
+
     try:
         if warm_up_s3:
-            # A freshly started moto spends more CPU time on its first exports (docs/benchmarks.md):
-            # one unmeasured export lets it grow to its working size.
-            warm = _measurement(kind, compare_rows, "operator_adbc", args, uri, suffix="-s3-warm-up")
+            # A freshly started moto spends more CPU time on its first exports (docs/benchmarks.md).
+            warm = measurement(context, shape.name, tables[rows], rows, "operator_adbc", suffix="-s3-warm-up")
             print(f"warming up the S3 server: {warm.name}", flush=True)
             run_measurements(
                 [warm], work_dir, env, on_finish=lambda m: delete_prefix(client, BUCKET, m.spec["prefix"])
             )
-        print(f"measuring {kind.name}: " + ", ".join(m.name for m in comparison + extra), flush=True)
-        # Each export is checked and removed as soon as its process ends, before the next starts:
-        # kept until the end, they made the S3 server grow through the whole run, and a growing server
-        # spends more CPU time, on the cores the measured run uses.
+        print(f"measuring {shape.name}: {len(planned)} runs", flush=True)
         run_measurements(
-            comparison + extra,
+            planned,
             work_dir,
             env,
             jobs=args.jobs,
-            on_finish=lambda measurement: runs.append(result_row(measurement, kind.name, client)),
+            on_finish=lambda m: runs.append(result_row(m, client, expected)),
+            probe=probe,
         )
     finally:
-        drop_tables(tables.values(), lambda sql: _execute(uri, sql))
-    rows_of = {row["name"]: row for row in median_rows(runs)}
-    scaled = [rows_of[f"{kind.name}-{rows}-operator_adbc"] for rows in scaling]
-    return [rows_of[f"{kind.name}-{compare_rows}-{mode}"] for mode in modes], scaled
+        drop_tables(generated.values(), lambda sql: _execute(uri, sql))
+    merged = median_rows(runs)
+    by_name = {row["name"]: row for row in merged}
+    scaled = [by_name[f"{tables[size]}-operator_adbc"] for size in scaling]
+    comparison = [row for row in merged if row["rows"] in (rows, small_rows)]
+    order = {mode: index for index, mode in enumerate(figures.LABELS)}
+    comparison.sort(key=lambda row: (-row["rows"], order[row["mode"]]))
+    return comparison, scaled
 
 
-def median_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (table, mode): the median run by operation time, with every run's time beside it.
-
-    Peak RSS is the largest of the runs. Runs are kept in round order: the modes of one round ran
-    one after another, so their per-round ratios compare like with like (``report.per_round_ratios``).
-    """
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in runs:
-        groups.setdefault(row["name"].rsplit("-run", 1)[0], []).append(row)
-    merged = []
-    for name, group in groups.items():
-        group.sort(key=lambda row: row["run"])
-        ordered = sorted(group, key=lambda row: row["operation_seconds"])
-        median = dict(ordered[(len(ordered) - 1) // 2], name=name)
-        median["runs_operation_seconds"] = [row["operation_seconds"] for row in group]
-        median["runs_peak_rss_mib"] = [row["peak_rss_mib"] for row in group]
-        median["peak_rss_mib"] = max(median["runs_peak_rss_mib"])
-        merged.append(median)
-    return merged
-
-
-def warm_up(args: argparse.Namespace, uri: str, env: dict[str, str], client: Any, work_dir: Path) -> float:
-    """Run every mode once on a tiny table, unmeasured, so the imports are compiled to bytecode."""
+def warm_up(context: Context, env: dict[str, str], client: Any, work_dir: Path) -> float:
+    """Every mode once on a tiny table, unmeasured, so that imports are compiled to bytecode once."""
     started = time.monotonic()
+    uri = context.uri
     tables = create_tables(WARM_UP, [100], lambda sql: _execute(uri, sql), lambda sql: _query_one(uri, sql))
+    table = tables[100].name
     try:
-        run_measurements([_measurement(WARM_UP, 100, "warm_up", args, uri)], work_dir, env)
+        warm = [measurement(context, "warm_up", table, 100, "warm_up")]
+        warm += [measurement(context, "warm_up", table, 100, peer) for peer in PEERS]
+        run_measurements(warm, work_dir, env, jobs=2)
     finally:
         drop_tables(tables.values(), lambda sql: _execute(uri, sql))
-    delete_prefix(client, BUCKET, "warm_up-")
+    delete_prefix(client, BUCKET, "warm_up_")
     return time.monotonic() - started
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole benchmark; returns the results document (also written to the results dir)."""
+    from tests.support.servers import (
+        S3_ACCESS_KEY,
+        S3_REGION,
+        S3_SECRET_KEY,
+        connection_environment,
+        running_servers,
+    )
+
+    started = time.monotonic()
+    machine = report_text.machine_info()
+    commit = _git_commit()
+    peer_pythons = {peer: ensure_peer_venv(peer) for peer in PEERS}
+    machine["peers"] = {peer: peer_versions(python, peer) for peer, python in peer_pythons.items()}
+    work_dir = Path(tempfile.mkdtemp(prefix="mzprov-bench-"))
+    comparison: list[dict[str, Any]] = []
+    scaling: list[dict[str, Any]] = []
+    with running_servers(BULK_LOAD_SETTINGS) as (postgres, s3):
+        assert postgres.process is not None and s3.process is not None
+        context = Context(
+            uri=postgres.uri,
+            libpq_dsn=f"host=127.0.0.1 port={postgres.port} user=postgres dbname={postgres.database}",
+            sqlalchemy_url=f"postgresql+psycopg2://postgres@127.0.0.1:{postgres.port}/{postgres.database}",
+            s3={
+                "access_key": S3_ACCESS_KEY,
+                "secret_key": S3_SECRET_KEY,
+                "region": S3_REGION,
+                "endpoint": f"127.0.0.1:{s3.port}",
+            },
+            max_file_size=args.max_file_size,
+            peer_pythons=peer_pythons,
+            server_pids={"postgres": postgres.process.pid, "s3": s3.process.pid},
+        )
+        env = {
+            # Bytecode caching on: the warm-up compiles the imports once, as an installer would have.
+            **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
+            **connection_environment(postgres, s3),
+            f"AIRFLOW_CONN_{SQL_TO_S3_CONN_ID.upper()}": json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": "127.0.0.1",
+                    "port": postgres.port,
+                    "login": "postgres",
+                    "schema": postgres.database,
+                }
+            ),
+        }
+        client = s3.client()
+        client.create_bucket(Bucket=BUCKET)
+        machine["postgres"] = _query_one(context.uri, "SHOW server_version")[0]
+        warm_up_seconds = warm_up(context, env, client, work_dir)
+        descriptions = {}
+        for index, shape in enumerate(s for s in SHAPES if s.name in args.shapes):
+            found, scaled = run_shape(
+                shape, args, context, env, client, work_dir, warm_up_s3=index == 0 and not args.smoke
+            )
+            comparison += found
+            scaling += scaled
+            descriptions[shape.name] = f"{shape.description}: {found[0]['rows']:,} rows" + (
+                f" ((c), dlt and the (b) beside them: {found[-1]['rows']:,})"
+                if found[-1]["rows"] != found[0]["rows"]
+                else ""
+            )
+    shutil.rmtree(work_dir, ignore_errors=True)
+    machine["load_average_at_end"] = list(os.getloadavg())
+    shapes = [shape for shape in args.shapes if any(r["kind"] == shape for r in comparison)]
+    return {
+        "date": report_text.now(),
+        "commit": commit,
+        "machine": machine,
+        "settings": {
+            "smoke": args.smoke,
+            "jobs": args.jobs,
+            "repeat": args.repeat,
+            "scale": args.scale,
+            "shapes": shapes,
+            "modes": list(figures.LABELS),
+            "child_modes": list(CHILD_MODES),
+            "repeated_modes": list(REPEATED_MODES),
+            "max_file_size": args.max_file_size,
+            "scaling_rows": args.scaling,
+            "rates_based_on": "operation_seconds (timed inside the measuring process)",
+        },
+        "descriptions": descriptions,
+        "comparison": comparison,
+        "scaling": scaling,
+        "results": comparison + [r for r in scaling if r not in comparison],
+        "ratios": {
+            shape: figures.shape_ratios([r for r in comparison if r["kind"] == shape]) for shape in shapes
+        },
+        "warm_up_seconds": warm_up_seconds,
+        "total_seconds": time.monotonic() - started,
+    }
 
 
 def write_results(document: dict[str, Any], results_dir: Path, stem: str) -> tuple[Path, Path]:
@@ -281,69 +299,6 @@ def write_results(document: dict[str, Any], results_dir: Path, stem: str) -> tup
     json_path.write_text(json.dumps(document, indent=2) + "\n")
     markdown_path.write_text(report.render_report(document, markdown=True))
     return json_path, markdown_path
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """The whole benchmark; returns the results document (also written to the results dir)."""
-    from tests.support.servers import connection_environment, running_servers
-
-    started = time.monotonic()
-    machine = report.machine_info()
-    work_dir = Path(tempfile.mkdtemp(prefix="mzprov-bench-"))
-    comparison: list[dict[str, Any]] = []
-    scaling: list[dict[str, Any]] = []
-    with running_servers(BULK_LOAD_SETTINGS) as (postgres, s3):
-        uri = postgres.uri
-        env = {
-            # Bytecode caching on (PYTHONDONTWRITEBYTECODE off): the warm-up compiles the imports once,
-            # as a package installer would have, and the measured processes load them from the cache.
-            **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
-            **connection_environment(postgres, s3),
-            f"AIRFLOW_CONN_{SQL_TO_S3_CONN_ID.upper()}": _postgres_connection_json(
-                postgres.port, postgres.database
-            ),
-        }
-        client = s3.client()
-        client.create_bucket(Bucket=BUCKET)
-        machine["postgres"] = _query_one(uri, "SHOW server_version")[0]
-        warm_up_seconds = warm_up(args, uri, env, client, work_dir)
-        mixed, scaling = run_kind(
-            MIXED, args.rows, args.modes, args.scaling, args, uri, env, client, work_dir, warm_up_s3=True
-        )
-        comparison += mixed
-        if args.narrow_rows and args.narrow_modes:
-            narrow, _ = run_kind(
-                NARROW, args.narrow_rows, args.narrow_modes, [], args, uri, env, client, work_dir
-            )
-            comparison += narrow
-    shutil.rmtree(work_dir, ignore_errors=True)
-    machine["load_average_at_end"] = list(os.getloadavg())
-    results = comparison + [r for r in scaling if r not in comparison]
-    return {
-        "date": report.now(),
-        "machine": machine,
-        "settings": {
-            "smoke": args.smoke,
-            "jobs": args.jobs,
-            "repeat": args.repeat,
-            "modes": list(args.modes),
-            "narrow_modes": list(args.narrow_modes) if args.narrow_rows else [],
-            "repeated_modes": list(REPEATED_MODES),
-            "max_file_size": args.max_file_size,
-            "mixed_rows": args.rows,
-            "narrow_rows": args.narrow_rows,
-            "scaling_rows": args.scaling,
-            "rates_based_on": "operation_seconds (timed inside the measuring process)",
-        },
-        "comparison": comparison,
-        "scaling": scaling,
-        "results": results,
-        "ratios": {
-            kind: report.ratios([r for r in comparison if r["kind"] == kind]) for kind in ("mixed", "narrow")
-        },
-        "warm_up_seconds": warm_up_seconds,
-        "total_seconds": time.monotonic() - started,
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,14 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-    json_path, markdown_path = write_results(
-        document, args.results_dir, "compare-smoke" if args.smoke else "compare"
-    )
+    stem = "compare-smoke" if args.smoke else "compare"
+    json_path, markdown_path = write_results(document, args.results_dir, stem)
     print("\n" + report.render_report(document, markdown=False))
-    print(
-        f"results: {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}, "
-        f"{markdown_path.name} beside it"
-    )
+    shown = json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path
+    print(f"results: {shown}, {markdown_path.name} beside it")
     return 0
 
 
