@@ -1,11 +1,17 @@
-"""OpenLineage: a real export through the test servers, its facets taken the way the openlineage provider
-takes them (its DefaultExtractor calls ``get_openlineage_facets_on_complete``), emitted as a COMPLETE run
-event through the OpenLineage client's file transport and read back as JSON.
+"""OpenLineage, with real exports through the test servers, two ways.
+
+- The facets taken as the openlineage provider takes them (its DefaultExtractor calls
+  ``get_openlineage_facets_on_complete``), emitted as a COMPLETE run event through the OpenLineage
+  client's file transport and read back as JSON: sources, queries, a query without tables.
+- The provider's own listener, configured with a file transport, during a ``dag.test()`` run of the
+  nightly example DAG (in a process of its own).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,8 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
 from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
-from tests.support.operator_run import FakeTaskInstance
+from tests.support.dag_runs import migrate_airflow_db
+from tests.support.operator_run import ROOT, FakeTaskInstance
 from tests.support.sample_data import SAMPLE_SQL
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("connections")]
@@ -104,3 +111,45 @@ def test_a_query_the_parser_cannot_read_still_gives_the_output(sample, s3, bucke
     event, _ = emitted_event(tmp_path, query="SELECT 42 AS answer", s3_uri=f"s3://{bucket}/lineage/const/")
     assert event["inputs"] == []
     assert event["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == 1
+
+
+# Run in a process of its own: the openlineage provider reads its configuration once per process.
+LISTENER_RUN = """
+import json, os, sys
+transport = {"type": "file", "log_file_path": sys.argv[1], "append": True}
+os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(transport)
+from tests.support.dag_runs import load_example_dag
+dag = load_example_dag("materialize_nightly_snapshot")
+run = dag.test(logical_date=None, run_conf=json.loads(sys.argv[2]))
+sys.exit(0 if run.state == "success" else 1)
+"""
+
+
+def test_the_openlineage_listener_emits_the_facets_of_a_dag_run(sample, bucket, tmp_path) -> None:
+    migrate_airflow_db()
+    log_file = tmp_path / "events.jsonl"
+    conf = {"bucket": bucket, "prefix": "lineage/nightly"}
+    subprocess.run(
+        [sys.executable, "-c", LISTENER_RUN, str(log_file), json.dumps(conf)],
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    events = [json.loads(line) for line in log_file.read_text().splitlines()]
+    (complete,) = [
+        e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"].endswith(".snapshot_to_s3")
+    ]
+    namespace, database = source_namespace()
+    assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [
+        (namespace, f"{database}.public.orders_summary")
+    ]
+    (output,) = complete["outputs"]
+    assert output["namespace"] == f"s3://{bucket}" and output["name"].startswith("lineage/nightly/date=")
+    assert output["outputFacets"]["outputStatistics"]["rowCount"] == 97
+    assert output["outputFacets"]["outputStatistics"]["fileCount"] == 1
+    assert [f["name"] for f in output["facets"]["schema"]["fields"]] == [
+        "customer",
+        "orders",
+        "revenue",
+        "last_order",
+    ]
