@@ -86,7 +86,7 @@ EXTRA_FIELDS = (
 RELABELING = {"schema": "Database", "login": "User", "password": "Password / app password"}
 PORT_PLACEHOLDER = f"{MATERIALIZE_DEFAULT_PORT} (type it in: Airflow's Test button needs a port)"
 PLACEHOLDERS = {
-    "host": "<region-id>.aws.materialize.cloud",
+    "host": "<id>.<region>.aws.materialize.cloud",
     "port": PORT_PLACEHOLDER,
     "schema": MATERIALIZE_DEFAULT_DATABASE,
     "login": f"{MATERIALIZE_DEFAULT_USER} (Cloud: your e-mail address)",

@@ -19,7 +19,7 @@ from tests.browser.page import Page, wait_until
 DAG_ID = "materialize_snapshot_on_demand"
 TASK_ID = "snapshot_to_s3"
 PLACEHOLDERS = {
-    "host": "<region-id>.aws.materialize.cloud",
+    "host": "<id>.<region>.aws.materialize.cloud",
     "port": "6875 (type it in: Airflow's Test button needs a port)",
     "login": "materialize (Cloud: your e-mail address)",
     "schema": "materialize",
