@@ -130,9 +130,13 @@ def openlineage_facets(request: ExportRequest, result: ExportResult | None, mz_h
                 for column in result.schema
             ]
         )
-        output_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(
-            rowCount=result.rows, size=result.bytes, fileCount=len(result.files)
-        )
+        try:
+            statistics = OutputStatisticsOutputDatasetFacet(
+                rowCount=result.rows, size=result.bytes, fileCount=len(result.files)
+            )
+        except TypeError:  # openlineage-python before the facet's fileCount (spec 1-0-2)
+            statistics = OutputStatisticsOutputDatasetFacet(rowCount=result.rows, size=result.bytes)
+        output_facets["outputStatistics"] = statistics
     output = OutputDataset(
         namespace=f"s3://{request.folder.bucket}",
         name=request.folder.prefix.rstrip("/"),
