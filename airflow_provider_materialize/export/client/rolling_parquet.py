@@ -62,6 +62,8 @@ class RollingParquetWriter:
         and ``abort(error)`` if the file can be abandoned.
     :param on_file_written: Called with each finished file.
     :param file_name: The name of the file with the given index (0, 1, ...).
+    :param next_index: Hands out file indexes, when several writers share one numbering.
+    :param empty_file: Whether ``close()`` writes one empty file when no row came.
     """
 
     def __init__(
@@ -73,6 +75,8 @@ class RollingParquetWriter:
         open_sink: Callable[[str], ParquetSink],
         on_file_written: Callable[[WrittenFile], None] | None = None,
         file_name: Callable[[int], str] = lambda index: f"part-{index:05d}.parquet",
+        next_index: Callable[[], int] | None = None,
+        empty_file: bool = True,
     ) -> None:
         self.schema = schema
         self.max_file_size = max_file_size
@@ -80,6 +84,8 @@ class RollingParquetWriter:
         self._open_sink = open_sink
         self._on_file_written = on_file_written
         self._file_name = file_name
+        self._next_index = next_index
+        self._empty_file = empty_file
         self._target_group_bytes = max(max_file_size // _ROW_GROUPS_PER_FILE, 1)
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
@@ -101,7 +107,7 @@ class RollingParquetWriter:
         """Write what is pending and finish the last file; an empty stream gives one empty file."""
         while self._pending_rows:
             self._write_group(self._rows_for(self._target_group_bytes))
-        if self._current is None and not self._opened:
+        if self._current is None and not self._opened and self._empty_file:
             self._open_file()
         self._finish_file()
         self._settle()
@@ -167,7 +173,7 @@ class RollingParquetWriter:
         return pa.Table.from_batches(taken, schema=self.schema)
 
     def _open_file(self) -> None:
-        name = self._file_name(self._opened)
+        name = self._file_name(self._opened if self._next_index is None else self._next_index())
         self._opened += 1
         sink = self._open_sink(name)
         writer = pq.ParquetWriter(

@@ -25,13 +25,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_materialize.export.client.malloc_arenas import limit_malloc_arenas
+from airflow_provider_materialize.export.client.parallel_parquet import (
+    ConvertingWriter,
+    ParallelParquetWriter,
+    default_encoders,
+    open_parquet_writer,
+)
 from airflow_provider_materialize.export.client.parallel_read import with_read_connections
 from airflow_provider_materialize.export.client.readers import (
     AdbcSnapshotReader,
     CsvSnapshotReader,
     SnapshotReader,
 )
-from airflow_provider_materialize.export.client.rolling_parquet import RollingParquetWriter
 from airflow_provider_materialize.export.client.s3_stream import S3ObjectStream
 from airflow_provider_materialize.export.client.snapshot_stream import SnapshotStream
 from airflow_provider_materialize.export.client.type_plan import ExportPlan, plan_export
@@ -74,7 +79,7 @@ class _Progress:
         self.last_logged = self.started
         self.rows = 0
 
-    def maybe_log(self, writer: RollingParquetWriter) -> None:
+    def maybe_log(self, writer: ConvertingWriter | ParallelParquetWriter) -> None:
         now = time.monotonic()
         if now - self.last_logged < self.interval:
             return
@@ -143,7 +148,9 @@ class ClientWriter:
         assert plan is not None and stream is not None, "prepare() first"
         progress = _Progress(self.request.progress_interval_seconds)
         target = self.request.folder
-        writer = RollingParquetWriter(
+        writer = open_parquet_writer(
+            encoders=default_encoders(),
+            convert=plan.convert,
             schema=plan.file_schema,
             max_file_size=self.request.max_file_size,
             compression=self.request.compression,
@@ -180,12 +187,15 @@ def _open_owned(claim: FolderClaim, s3_hook: S3Hook, key: str) -> S3ObjectStream
 
 
 def _drain_into(
-    stream: SnapshotStream, plan: ExportPlan, writer: RollingParquetWriter, progress: _Progress
+    stream: SnapshotStream,
+    plan: ExportPlan,
+    writer: ConvertingWriter | ParallelParquetWriter,
+    progress: _Progress,
 ) -> list[Any]:
     """Write the stream's batches converted; return the files written."""
     try:
         for batch in stream:
-            writer.write(plan.convert(batch))
+            writer.write(batch)
             progress.rows += batch.num_rows
             progress.maybe_log(writer)
         files = writer.close()
