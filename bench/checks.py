@@ -101,6 +101,8 @@ def _same_family(got: pa.DataType, wanted: pa.DataType) -> bool:
 
 def _loss(got: pa.DataType, wanted: pa.DataType) -> str | None:
     """The kind of difference between a peer's type and parity's, None where no value changes."""
+    if isinstance(got, pa.ExtensionType):  # e.g. DuckDB's arrow.uuid over fixed_size_binary(16)
+        got = got.storage_type
     if got == wanted or _same_family(got, wanted):
         return None
     if pa.types.is_decimal(wanted):

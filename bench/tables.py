@@ -5,9 +5,10 @@
   are NULL in 10% of the rows each.
 * ``narrow_<rows>``: bigint + double precision, no NULLs.
 
-The largest table of a kind is generated once from ``generate_series``; smaller ones are copied
-from the next larger one with ``CREATE TABLE ... AS SELECT * ... WHERE id <= N``, which is much
-cheaper than computing the values again. Each table is created and filled in one transaction, so
+The largest table of a kind is generated once from ``generate_series`` (past 5M rows, its first
+5M rows repeated with new ids); smaller ones are copied from the next larger one with
+``CREATE TABLE ... AS SELECT * ... WHERE id <= N``, which is much cheaper than computing the values
+again. The other shapes' kinds are in ``bench/shapes.py``. Each table is created and filled in one transaction, so
 with ``wal_level=minimal`` (see :data:`BULK_LOAD_SETTINGS`) PostgreSQL writes no WAL for it, and
 each is vacuumed (frozen, hint bits set) before it is read, so no measured read pays for that.
 """
@@ -54,6 +55,9 @@ NARROW_COLUMNS = "id bigint, value double precision"
 NARROW_VALUES = "i::bigint, sqrt(i::double precision) * 1000.0"
 
 
+COMPUTED_ROWS = 5_000_000  # larger tables repeat their first COMPUTED_ROWS rows (generate_sql)
+
+
 @dataclass(frozen=True)
 class TableKind:
     """A family of generated tables: column definitions and per-row value expressions of ``i``."""
@@ -65,12 +69,32 @@ class TableKind:
     def table(self, rows: int) -> str:
         return f"{self.name}_{rows}"
 
+    def column_names(self) -> list[str]:
+        """The names in ``columns`` (split at the commas outside parentheses)."""
+        names, depth, start = [], 0, 0
+        for position, char in enumerate(self.columns + ","):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if char == "," and depth == 0:
+                names.append(self.columns[start:position].split()[0])
+                start = position + 1
+        return names
+
     def generate_sql(self, rows: int) -> str:
+        """Computed from ``generate_series``; past :data:`COMPUTED_ROWS`, that many rows repeated
+        with new ids (computing 20M mixed rows took twice as long as computing 5M and copying them)."""
         table = self.table(rows)
-        return (
+        computed = COMPUTED_ROWS if rows > COMPUTED_ROWS and rows % COMPUTED_ROWS == 0 else rows
+        sql = (
             f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({self.columns}); "
-            f"INSERT INTO {table} SELECT {self.values} FROM generate_series(1, {rows}) AS i"
+            f"INSERT INTO {table} SELECT {self.values} FROM generate_series(1, {computed}) AS i"
         )
+        if computed < rows:
+            rest = ", ".join(name for name in self.column_names() if name != "id")
+            sql += (
+                f"; INSERT INTO {table} SELECT id + k * {computed}, {rest} "
+                f"FROM {table}, generate_series(1, {rows // computed - 1}) AS k"
+            )
+        return sql
 
     def derive_sql(self, rows: int, source_rows: int) -> str:
         table = self.table(rows)
