@@ -8,9 +8,9 @@
 The largest table of a kind is generated once from ``generate_series`` (past 5M rows, its first
 5M rows repeated with new ids); smaller ones are copied from the next larger one with
 ``CREATE TABLE ... AS SELECT * ... WHERE id <= N``, which is much cheaper than computing the values
-again. The other shapes' kinds are in ``bench/shapes.py``. Each table is created and filled in one transaction, so
-with ``wal_level=minimal`` (see :data:`BULK_LOAD_SETTINGS`) PostgreSQL writes no WAL for it, and
-each is vacuumed (frozen, hint bits set) before it is read, so no measured read pays for that.
+again. The other shapes' kinds are in ``bench/shapes.py``. Each table is created and filled in one
+transaction, so with ``wal_level=minimal`` (see :data:`BULK_LOAD_SETTINGS`) PostgreSQL writes no
+WAL for it, and each is vacuumed (frozen, hint bits set) before it is read, so no measured read pays for that.
 """
 
 from __future__ import annotations
