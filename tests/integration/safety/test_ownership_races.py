@@ -224,6 +224,21 @@ def slow_s3(s3_server) -> Iterator[str]:
             os.environ.pop("AIRFLOW_CONN_AWS_SLOW", None)
 
 
+@pytest.fixture
+def struggling_s3(s3_server) -> Iterator[str]:
+    """An AWS connection, ``aws_struggling``, whose every S3 request takes 250 ms longer.
+
+    Slow enough that a try still has several files to write after the first ones land, however fast
+    the export pipeline gets: its retry must start and claim the folder while it is still writing.
+    """
+    with S3FaultProxy(upstream=s3_server.endpoint_url, fault_rate=0.0, latency=0.25) as proxy:
+        os.environ["AIRFLOW_CONN_AWS_STRUGGLING"] = proxy.aws_connection_json()
+        try:
+            yield "aws_struggling"
+        finally:
+            os.environ.pop("AIRFLOW_CONN_AWS_STRUGGLING", None)
+
+
 @pytest.mark.parametrize("latency", ["none", "20ms"])
 def test_two_runs_started_together_into_one_folder(race_rows, s3, bucket, latency, request) -> None:
     aws_conn_id = request.getfixturevalue("slow_s3") if latency == "20ms" else "aws_default"
@@ -264,7 +279,7 @@ def test_two_runs_started_together_into_one_folder(race_rows, s3, bucket, latenc
 
 @pytest.mark.parametrize("takeover_after_files", [1, 3])
 def test_a_zombie_try_beside_its_retry(
-    race_rows, postgres, s3, bucket, slow_s3: str, takeover_after_files: int
+    race_rows, postgres, s3, bucket, struggling_s3: str, takeover_after_files: int
 ) -> None:
     # The source keeps changing, as a Materialize view does: try 2 reads a later snapshot than try 1,
     # so files of the two tries cannot pass for one export.
@@ -274,8 +289,8 @@ def test_a_zombie_try_beside_its_retry(
     results: dict[str, Any] = {}
     common = {"source": table, "s3_uri": f"s3://{bucket}/{prefix}", "max_file_size": "1MB"}
     with FolderWatcher(s3, bucket, prefix) as watcher:
-        # try 1's worker struggles (every S3 call 20 ms slower): it is still writing when try 2 starts
-        zombie = run_in_thread(results, "try1", None, try_number=1, aws_conn_id=slow_s3, **common)
+        # try 1's worker struggles (every S3 call 250 ms slower): it is still writing when try 2 starts
+        zombie = run_in_thread(results, "try1", None, try_number=1, aws_conn_id=struggling_s3, **common)
         deadline = time.monotonic() + 120
         while (
             time.monotonic() < deadline
