@@ -140,13 +140,13 @@ class MaterializeHook(PostgresHook):
         current: Any = self._connection  # type: ignore[has-type]
         if current is None:
             current = self._connection = self.get_connection(self.get_conn_id())
-        if not getattr(current, "_materialize_defaults_applied", False):
+        # Remembered on the hook: Airflow 3.1's Task SDK Connection has slots, so no marker attribute.
+        if current is not getattr(self, "_connection_with_defaults", None):
             conn = copy.copy(current)
             conn.port = conn.port or MATERIALIZE_DEFAULT_PORT
             conn.login = conn.login or MATERIALIZE_DEFAULT_USER
             conn.schema = conn.schema or MATERIALIZE_DEFAULT_DATABASE
-            conn._materialize_defaults_applied = True  # type: ignore[attr-defined]
-            self._connection = conn
+            self._connection = self._connection_with_defaults = conn
         return self._connection
 
     @connection.setter

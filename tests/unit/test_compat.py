@@ -7,6 +7,7 @@ holds on all of them; the fallback branches are also forced here on the newest v
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,40 @@ def test_the_hook_connects_with_psycopg3_where_the_provider_would_use_psycopg2(
         # psycopg 3 only: the provider's statements are prepared (one statement per text)
         assert conn.execute("SELECT %s::int + 1", (1,), prepare=True).fetchone() == (2,)
         assert conn.execute("SELECT '{\"a\": 1}'::jsonb").fetchone() == ({"a": 1},)
+
+
+def test_airflow_registers_the_connection_type_and_its_form_fields() -> None:
+    # The provider info passes this version's schema, and the form's extra fields reach the UI:
+    # 3.2+ read them from the provider info's conn-fields, 3.0 and 3.1 from the hook's form methods.
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-materialize" in manager.providers
+    hook = manager.hooks["materialize"]
+    assert hook is not None and hook.hook_class_name.endswith(".MaterializeHook")
+    fields = {key for key in manager.connection_form_widgets if key.startswith("extra__materialize__")}
+    assert {f"extra__materialize__{name}" for name in ("cluster", "sslmode", "application_name")} <= fields
+    assert "materialize" in manager.field_behaviours
+
+
+@dataclasses.dataclass(slots=True)
+class SlottedConnection:
+    """Shaped like the Connection the Task SDK hands a task on Airflow 3.1: attributes fixed by slots."""
+
+    conn_id: str
+    conn_type: str
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = None
+    schema: str | None = None
+
+
+def test_the_hook_fills_in_defaults_on_a_connection_without_a_dict() -> None:
+    from airflow_provider_materialize.hooks.materialize import MaterializeHook
+
+    connection = SlottedConnection(conn_id="mz", conn_type="materialize", host="mz.example.com")
+    hook = MaterializeHook(materialize_conn_id="mz", connection=connection)
+    filled = hook.connection
+    assert (filled.port, filled.login, filled.schema) == (6875, "materialize", "materialize")
+    assert hook.connection is filled and connection.port is None
