@@ -41,10 +41,14 @@ AIRFLOW_RELEASES = {
     **{"3.0.0": "2025-04-23", "3.0.6": "2025-08-30", "3.1.0": "2025-09-26", "3.1.8": "2026-03-12"},
     **{"3.2.0": "2026-04-08", "3.2.2": "2026-05-30", "3.3.0": "2026-07-07", "3.3.2": "2026-09-18"},
 }
-# Airflow's execution API is built on these; their releases after an Airflow release can break it
-# (with today's newest, every task fails on 3.0.6 and hangs on 3.1.8: docs/versions.md). Airflow's
-# constraints file pins them; the matrix pins them alike: what resolved when that Airflow was released.
-WEB_STACK = ("cadwyn", "fastapi", "starlette", "pydantic", "pydantic-core", "a2wsgi")
+# Airflow's own dependencies are pinned the way Airflow's constraints file pins them: to what
+# resolved for apache-airflow-core when that version was released (uv's --exclude-newer). Later
+# releases break older Airflows: with today's fastapi/cadwyn every task fails on 3.0.6, with today's
+# svcs every task fails on 3.2.2 (docs/versions.md). Providers and the provider's own dependencies
+# stay free, as they are for users who install a provider into their Airflow.
+# 3.1 accepts SQLAlchemy 1.4 and 2; 1.4 makes the Postgres provider choose psycopg2, which is the
+# case compat.py's PostgresHook seam exists for, so 3.1 runs with it (3.0 requires 1.4, 3.2+ require 2).
+EXTRA_CONSTRAINTS = {"3.1": ("sqlalchemy<2",)}
 # What the example-DAG tests need beyond the wheel's own dependencies.
 TEST_REQUIREMENTS = ("pytest>=8", "pytest-timeout>=2.3", "moto[server]>=5.0")
 TEST_TIMEOUT = 1200  # seconds for one version's tests; a hung Airflow must not hang CI
@@ -118,7 +122,7 @@ def check_airflow_version(airflow: str, uv: str, wheel: Path, tests: Path, floor
 
     if run(uv, "venv", "--quiet", "--clear", "--python", sys.executable, venv).returncode != 0:
         return done("venv failed")
-    constraints = web_stack_constraints(uv, airflow, venv / "constraints.txt")
+    constraints = airflow_constraints(uv, airflow, venv / "constraints.txt")
     if floors:
         with constraints.open("a") as pins:
             pins.write("".join(f"{pin}\n" for pin in dependency_floors()))
@@ -135,7 +139,7 @@ def check_airflow_version(airflow: str, uv: str, wheel: Path, tests: Path, floor
     print(f"provider imported from {installed['module']}", flush=True)
     if not Path(installed["module"]).resolve().is_relative_to(venv.resolve()):
         return done("imported from outside the environment")
-    log = venv.with_suffix(".log")
+    log = venv.parent / f"{venv.name}.log"
     with log.open("w") as output:
         code = run_tests(python, tests, env, output)
     lines = log.read_text().splitlines()
@@ -144,7 +148,7 @@ def check_airflow_version(airflow: str, uv: str, wheel: Path, tests: Path, floor
 
 
 def run_tests(python: Path, tests: Path, env: dict[str, str], output: IO[str]) -> int | None:
-    """pytest's exit code, or None when it outlived TEST_TIMEOUT (then it and its servers are killed)."""
+    """pytest's exit code, or None when it outlived TEST_TIMEOUT (then it is stopped)."""
     print(f"+ {python} -m pytest -q {' '.join(TEST_MODULES)}", flush=True)
     command = [str(python), "-m", "pytest", "-q", *TEST_MODULES]
     process = subprocess.Popen(
@@ -153,8 +157,12 @@ def run_tests(python: Path, tests: Path, env: dict[str, str], output: IO[str]) -
     try:
         return process.wait(timeout=TEST_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the test PostgreSQL and S3 servers are in its group
-        process.wait()
+        process.terminate()  # the tests' conftest stops its PostgreSQL and S3 servers on SIGTERM
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         return None
 
 
@@ -168,16 +176,19 @@ def dependency_floors() -> list[str]:
     return pins
 
 
-def web_stack_constraints(uv: str, airflow: str, target: Path) -> Path:
-    """Pins for WEB_STACK: what resolves with ``airflow`` from releases before its own (--exclude-newer)."""
+def airflow_constraints(uv: str, airflow: str, target: Path) -> Path:
+    """What apache-airflow-core ``airflow`` resolved to when it was released, as a constraints file."""
     compile_ = ("pip", "compile", "-", "--quiet", "--no-header", "--no-annotate", "--python", sys.executable)
-    requirements = "\n".join((f"apache-airflow-core=={airflow}", *WEB_STACK))
+    extra = EXTRA_CONSTRAINTS.get(airflow.rsplit(".", 1)[0], ())
+    requirements = "\n".join((f"apache-airflow-core=={airflow}", *extra))
     resolved = run(
         uv, *compile_, "--exclude-newer", AIRFLOW_RELEASES[airflow], input=requirements,
         capture_output=True, text=True, check=True,
-    ).stdout.splitlines()
-    target.write_text("\n".join(line for line in resolved if line.split("==")[0] in WEB_STACK) + "\n")
-    print(f"pinned: {' '.join(target.read_text().split())}", flush=True)
+    ).stdout
+    target.write_text(resolved)
+    pins = {line.split("==")[0]: line.split("==")[1] for line in resolved.splitlines() if "==" in line}
+    shown = ("sqlalchemy", "fastapi", "starlette", "cadwyn", "pydantic", "svcs")
+    print(f"constraints ({len(pins)} pins): " + ", ".join(f"{n}=={pins[n]}" for n in shown if n in pins))
     return target
 
 
@@ -196,12 +207,15 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("versions", nargs="*", default=list(AIRFLOW_VERSIONS), choices=list(AIRFLOW_RELEASES))
+    parser.add_argument("versions", nargs="*", help=f"of {', '.join(AIRFLOW_RELEASES)}")
     parser.add_argument("--wheel", type=Path, help="an already built wheel (default: build one)")
     parser.add_argument(
         "--floors", action="store_true", help="also run the oldest version with every dependency at its floor"
     )
     args = parser.parse_args()
+    args.versions = args.versions or list(AIRFLOW_VERSIONS)
+    if unknown := set(args.versions) - set(AIRFLOW_RELEASES):
+        parser.error(f"unknown versions {sorted(unknown)}: choose from {', '.join(AIRFLOW_RELEASES)}")
     started = time.monotonic()
     uv = find_uv()
     MATRIX_DIR.mkdir(parents=True, exist_ok=True)
