@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow.compute as pc
@@ -213,30 +214,30 @@ def run_in_thread(
     return thread
 
 
+@contextmanager
+def delayed_s3_connection(s3_server, conn_id: str, latency: float) -> Iterator[str]:
+    """An AWS connection named ``conn_id`` whose every S3 request takes ``latency`` seconds longer."""
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    with S3FaultProxy(upstream=s3_server.endpoint_url, fault_rate=0.0, latency=latency) as proxy:
+        os.environ[variable] = proxy.aws_connection_json()
+        try:
+            yield conn_id
+        finally:
+            os.environ.pop(variable, None)
+
+
 @pytest.fixture
 def slow_s3(s3_server) -> Iterator[str]:
-    """An AWS connection, ``aws_slow``, whose every S3 request takes 20 ms longer."""
-    with S3FaultProxy(upstream=s3_server.endpoint_url, fault_rate=0.0, latency=0.02) as proxy:
-        os.environ["AIRFLOW_CONN_AWS_SLOW"] = proxy.aws_connection_json()
-        try:
-            yield "aws_slow"
-        finally:
-            os.environ.pop("AIRFLOW_CONN_AWS_SLOW", None)
+    with delayed_s3_connection(s3_server, "aws_slow", 0.02) as conn_id:
+        yield conn_id
 
 
 @pytest.fixture
 def struggling_s3(s3_server) -> Iterator[str]:
-    """An AWS connection, ``aws_struggling``, whose every S3 request takes 250 ms longer.
-
-    Slow enough that a try still has several files to write after the first ones land, however fast
-    the export pipeline gets: its retry must start and claim the folder while it is still writing.
-    """
-    with S3FaultProxy(upstream=s3_server.endpoint_url, fault_rate=0.0, latency=0.25) as proxy:
-        os.environ["AIRFLOW_CONN_AWS_STRUGGLING"] = proxy.aws_connection_json()
-        try:
-            yield "aws_struggling"
-        finally:
-            os.environ.pop("AIRFLOW_CONN_AWS_STRUGGLING", None)
+    """Slow enough (250 ms a request) that a try still has several files to write after the first ones
+    land, however fast the export pipeline gets: its retry starts and claims the folder meanwhile."""
+    with delayed_s3_connection(s3_server, "aws_struggling", 0.25) as conn_id:
+        yield conn_id
 
 
 @pytest.mark.parametrize("latency", ["none", "20ms"])
