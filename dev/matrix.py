@@ -185,8 +185,12 @@ def airflow_constraints(uv: str, airflow: str, target: Path) -> Path:
         uv, *compile_, "--exclude-newer", AIRFLOW_RELEASES[airflow], input=requirements,
         capture_output=True, text=True, check=True,
     ).stdout
-    target.write_text(resolved)
-    pins = {line.split("==")[0]: line.split("==")[1] for line in resolved.splitlines() if "==" in line}
+    pins = {
+        name: version
+        for name, _, version in (line.partition("==") for line in resolved.splitlines())
+        if version and not name.startswith("apache-airflow-providers-")  # providers stay free
+    }
+    target.write_text("".join(f"{name}=={version}\n" for name, version in pins.items()))
     shown = ("sqlalchemy", "fastapi", "starlette", "cadwyn", "pydantic", "svcs")
     print(f"constraints ({len(pins)} pins): " + ", ".join(f"{n}=={pins[n]}" for n in shown if n in pins))
     return target

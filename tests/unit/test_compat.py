@@ -9,6 +9,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +94,20 @@ def test_the_hook_connects_with_psycopg3_where_the_provider_would_use_psycopg2(
         assert conn.execute("SELECT '{\"a\": 1}'::jsonb").fetchone() == ({"a": 1},)
 
 
-def test_airflow_registers_the_connection_type_and_its_form_fields() -> None:
-    # The provider info passes this version's schema, and the form's extra fields reach the UI:
-    # 3.2+ read them from the provider info's conn-fields, 3.0 and 3.1 from the hook's form methods.
-    from airflow.providers_manager import ProvidersManager
-
-    manager = ProvidersManager()
-    assert "airflow-provider-materialize" in manager.providers
-    hook = manager.hooks["materialize"]
-    assert hook is not None and hook.hook_class_name.endswith(".MaterializeHook")
-    fields = {key for key in manager.connection_form_widgets if key.startswith("extra__materialize__")}
-    assert {f"extra__materialize__{name}" for name in ("cluster", "sslmode", "application_name")} <= fields
-    assert "materialize" in manager.field_behaviours
+def test_the_api_server_offers_the_connection_form_with_its_extra_fields() -> None:
+    # What Airflow's UI asks its API server for: 3.2+ build it from the provider info's conn-fields,
+    # 3.0 and 3.1 from the hook's form methods. A fresh process: the providers manager is a singleton,
+    # and the API server builds it with stand-ins for Flask AppBuilder and WTForms.
+    probe = (
+        "import json\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "meta = {m.connection_type: m for m in HookMetaService.hook_meta_data()}['materialize']\n"
+        "print(json.dumps([meta.hook_class_name, sorted(meta.extra_fields or {})]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    hook_class, extra_fields = json.loads(done.stdout.strip().splitlines()[-1])
+    assert hook_class == "airflow_provider_materialize.hooks.materialize.MaterializeHook"
+    assert extra_fields == ["application_name", "cluster", "sslmode"]
 
 
 @dataclasses.dataclass(slots=True)
