@@ -198,3 +198,4 @@ def test_element_types_not_decoded_exactly_are_refused(column: DescribedColumn, 
     with pytest.raises(UnsupportedColumnsError, match="Cast them in a query") as refused:
         plan_export([DescribedColumn("ok", "int4"), column], ServerFlavor.MATERIALIZE)
     assert shown in str(refused.value) and "ok (" not in str(refused.value)
+    assert "from the Trigger form, set source to a view" in str(refused.value)  # no code to edit there
