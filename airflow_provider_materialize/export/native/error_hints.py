@@ -61,7 +61,8 @@ def _hints(folder: S3Folder, aws_connection: str) -> list[tuple[re.Pattern[str],
         ),
         (
             re.compile(r"cannot encode|unsupported type|not supported.*type"),
-            "Cast or leave out the named columns with query=, e.g. SELECT id, duration::text FROM ...",
+            "Cast or leave out the named columns with query=, e.g. SELECT id, duration::text FROM ... "
+            "(in the DAG); from the Trigger form, set source to a view that does so.",
         ),
         (
             re.compile(r"max file size cannot be"),
@@ -82,7 +83,8 @@ def _hints(folder: S3Folder, aws_connection: str) -> list[tuple[re.Pattern[str],
                 r"out of range for parquet|numeric.*(precision|scale)"
             ),
             "A numeric value does not fit Parquet's decimal128(38, s): filter or cast it with query=, "
-            "e.g. round(amount, 6)::numeric(38, 6).",
+            "e.g. round(amount, 6)::numeric(38, 6) (in the DAG); from the Trigger form, set source to a view "
+            "that does so.",
         ),
     ]
 

@@ -66,6 +66,8 @@ def test_copy_tag_and_materialize_object_names() -> None:
         ("COPY delimiter and quote must be different", "one byte"),
         ("only 's3://...' urls are supported as COPY TO target", "s3://bucket/folder/"),
         ('Cannot encode the following columns/types: ["iv: Interval"]', "Cast or leave out"),
+        ('Cannot encode the following columns/types: ["iv: Interval"]', "Trigger form, set source to a view"),
+        ("Decimal value 1e40 out of range for parquet", "Trigger form, set source to a view"),
         ("Decimal value 1e40 out of range for column with precision 38", "decimal128(38, s)"),
         ("cannot represent decimal value 5.4567890123456789 in column with scale 10", "decimal128(38, s)"),
         ("Decimal value 1e40 out of range for parquet", "decimal128(38, s)"),
