@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_materialize.hooks.materialize import execute_one
+from airflow_provider_materialize.hooks.statements import execute_one
 from airflow_provider_materialize.sql import (
     READ_ONLY_BEGIN_SQL,
     ROLLBACK_SQL,

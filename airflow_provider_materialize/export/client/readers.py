@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_materialize.hooks.materialize import execute_one
+from airflow_provider_materialize.hooks.statements import execute_one
 from airflow_provider_materialize.sql import (
     CSV_SESSION_SQL,
     SNAPSHOT_BEGIN_SQL,

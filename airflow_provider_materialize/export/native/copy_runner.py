@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_materialize.export.native.error_hints import NativeCopyError, NativeModeUnavailableError
-from airflow_provider_materialize.hooks.materialize import execute_one
+from airflow_provider_materialize.hooks.statements import execute_one
 from airflow_provider_materialize.sql import ServerFlavor
 
 if TYPE_CHECKING:
