@@ -1,95 +1,43 @@
 """One validated export request, built from the operator's arguments after Airflow rendered them.
 
-Every rule about the arguments lives here. What differs between the modes is data
-(:data:`MODE_RULES`), not branches. :func:`build_request` applies all rules once the templated
-arguments are rendered (in ``execute``); :func:`check_untemplated_arguments` applies, when the DAG
-is parsed, only the rules whose inputs are never rendered.
+Every rule about the arguments is applied here; what each argument accepts, and what differs
+between the modes as data (:data:`~airflow_provider_materialize.export.mode_rules.MODE_RULES`), is
+in :mod:`mode_rules`. :func:`build_request` applies all rules once the templated arguments are
+rendered (in ``execute``); :func:`check_untemplated_arguments` applies, when the DAG is parsed,
+only the rules whose inputs are never rendered.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_materialize.export.mode_rules import (
+    ALL_FORMATS,
+    COMPRESSIONS,
+    CSV_OPTIONS,
+    DEFAULT_MAX_FILE_SIZE,
+    FIELD_METADATA,
+    MODE_RULES,
+    MODE_SWITCH,
+    READERS,
+    REFUSED_OPTIONS,
+    ExportMode,
+    check_choice,
+    check_file_size,
+    check_materialize_uri,
+    check_read_connections,
+    optional_text,
+)
 from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.s3_folder import S3Folder
-from airflow_provider_materialize.export.sizes import format_size, parse_size
+from airflow_provider_materialize.export.sizes import parse_size
 from airflow_provider_materialize.sql import (
     copy_relation,
     has_top_level_order_by,
     quote_qualified_name,
     source_select,
 )
-
-# Materialize's COPY TO S3 default and limits: ByteSize::mb(256) in src/sql/src/plan/statement/dml.rs,
-# MIN/MAX_S3_SINK_FILE_SIZE = ByteSize::mb(16) / ByteSize::gb(4) in src/storage-types/src/sinks.rs;
-# both bounds are accepted (plan_copy_to_expr compares with < and >).
-DEFAULT_MAX_FILE_SIZE = 256 * 1024**2
-MATERIALIZE_MIN_FILE_SIZE = 16 * 1024**2
-MATERIALIZE_MAX_FILE_SIZE = 4 * 1024**3
-COMPRESSIONS = ("snappy", "zstd", "gzip", "lz4", "none")
-READERS = ("auto", "adbc", "csv")
-# "materialize": every column carries ARROW:extension:name = materialize.v1.<type>, as native COPY writes;
-# "none": plain Arrow types, for readers that refuse unknown extension types (Polars 2.x)
-FIELD_METADATA = ("materialize", "none")
-MAX_READ_CONNECTIONS = 16  # one backend and one client connection each
-_CSV_OPTIONS = ("csv_header", "csv_delimiter", "csv_quote")
-
-
-class ExportMode(enum.Enum):
-    """Who writes the files: the worker (client) or Materialize's ``COPY ... TO 's3://...'`` (native)."""
-
-    CLIENT = "client"
-    NATIVE = "native"
-
-
-@dataclass(frozen=True)
-class ModeRules:
-    """What one mode accepts."""
-
-    formats: tuple[str, ...]
-    min_file_size: int
-    max_file_size: int | None
-    own_options: tuple[str, ...]  # arguments no other mode accepts
-    order_by_allowed: bool
-
-
-MODE_RULES = {
-    ExportMode.CLIENT: ModeRules(
-        formats=("parquet",),
-        min_file_size=1024**2,  # per-file overhead stays negligible
-        max_file_size=None,
-        own_options=(
-            "compression",
-            "reader",
-            "s3_extra_args",
-            "s3_transfer_config",
-            "field_metadata",
-            "read_connections",
-        ),
-        order_by_allowed=True,
-    ),
-    ExportMode.NATIVE: ModeRules(
-        formats=("parquet", "csv"),
-        min_file_size=MATERIALIZE_MIN_FILE_SIZE,
-        max_file_size=MATERIALIZE_MAX_FILE_SIZE,
-        own_options=_CSV_OPTIONS,
-        order_by_allowed=False,
-    ),
-}
-_ALL_FORMATS = tuple(dict.fromkeys(f for rules in MODE_RULES.values() for f in rules.formats))
-_MODE_SWITCH = {
-    ExportMode.CLIENT: "leave out aws_connection= for client mode",
-    ExportMode.NATIVE: "give aws_connection= for native mode",
-}
-_REFUSED_OPTIONS = {
-    ExportMode.NATIVE: "{names} {apply} only to client mode: in native mode Materialize writes the files "
-    "itself (snappy Parquet, with its AWS connection; use the bucket's default encryption). "
-    "Remove them, or leave out aws_connection= for client mode",
-    ExportMode.CLIENT: "{names} {apply} only to format='csv' in native mode; remove them, or give "
-    "aws_connection= and format='csv'",
-}
 
 
 @dataclass(frozen=True)
@@ -169,9 +117,9 @@ def check_untemplated_arguments(arguments: ExportArguments) -> None:
 
 def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRequest:
     """Apply every rule to the rendered arguments; raise ``ValueError`` naming the fix."""
-    source = _optional_text("source", arguments.source)
-    query = _optional_text("query", arguments.query)
-    aws_connection = _optional_text("aws_connection", arguments.aws_connection)
+    source = optional_text("source", arguments.source)
+    query = optional_text("query", arguments.query)
+    aws_connection = optional_text("aws_connection", arguments.aws_connection)
     if aws_connection is not None:
         quote_qualified_name(aws_connection, "aws_connection")  # a Materialize object name
     mode = ExportMode.NATIVE if aws_connection else ExportMode.CLIENT
@@ -180,7 +128,7 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
     select = source_select(source, query)
     folder = S3Folder.parse(arguments.s3_uri)
     if mode is ExportMode.NATIVE:
-        _check_materialize_uri(folder)
+        check_materialize_uri(folder)
     if query is not None and not rules.order_by_allowed and has_top_level_order_by(query):
         raise ValueError(
             "Materialize's COPY TO S3 does not accept ORDER BY: remove it from query= "
@@ -192,9 +140,9 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         source_relation=quote_qualified_name(source) if source is not None else None,
         folder=folder,
         identity=identity,
-        max_file_size=_check_file_size(parse_size(arguments.max_file_size), mode),
+        max_file_size=check_file_size(parse_size(arguments.max_file_size), mode),
         file_format=file_format,
-        cluster=_optional_text("cluster", arguments.cluster),
+        cluster=optional_text("cluster", arguments.cluster),
         overwrite=bool(arguments.overwrite),
         progress_interval_seconds=float(arguments.progress_interval),
         compression=compression,
@@ -203,64 +151,39 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         s3_transfer_config=dict(arguments.s3_transfer_config or {}),
         aws_connection=aws_connection,
         csv_options=csv_options,
-        field_metadata=_check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA),
-        read_connections=_check_read_connections(arguments.read_connections),
+        field_metadata=check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA),
+        read_connections=check_read_connections(arguments.read_connections),
     )
-
-
-def _check_read_connections(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_READ_CONNECTIONS:
-        raise ValueError(
-            f"read_connections must be a whole number from 1 to {MAX_READ_CONNECTIONS}, not {value!r}; "
-            "more than 1 pays only when the server has cores to spare"
-        )
-    return value
-
-
-def _optional_text(name: str, value: Any) -> str | None:
-    """A rendered text argument: None or empty mean "not given"."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be text, but it rendered to {type(value).__name__} {value!r}")
-    return value
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...], hint: str = "") -> str:
-    normalised = value.lower() if isinstance(value, str) else value
-    if normalised not in choices:
-        raise ValueError(f"{name} {value!r} is not supported{hint}; choose one of {', '.join(choices)}")
-    return normalised
 
 
 def _check_options(
     arguments: ExportArguments, mode: ExportMode | None
 ) -> tuple[str, str, dict[str, str | bool]]:
     """The format, compression and CSV options; with ``mode`` None, only mode-independent rules."""
-    _check_choice("reader", arguments.reader, READERS)
-    _check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA)
-    _check_read_connections(arguments.read_connections)
-    compression = _check_choice("compression", arguments.compression or "none", COMPRESSIONS)
+    check_choice("reader", arguments.reader, READERS)
+    check_choice("field_metadata", arguments.field_metadata, FIELD_METADATA)
+    check_read_connections(arguments.read_connections)
+    compression = check_choice("compression", arguments.compression or "none", COMPRESSIONS)
     if mode is None:
-        file_format = _check_choice("format", arguments.file_format, _ALL_FORMATS)
+        file_format = check_choice("format", arguments.file_format, ALL_FORMATS)
     else:
         rules = MODE_RULES[mode]
         other = [m for m in MODE_RULES if m is not mode and arguments.file_format in MODE_RULES[m].formats]
         hint = f" in {mode.value} mode"
         if other:
             hint += (
-                f" ({arguments.file_format} is available in {other[0].value} mode: {_MODE_SWITCH[other[0]]})"
+                f" ({arguments.file_format} is available in {other[0].value} mode: {MODE_SWITCH[other[0]]})"
             )
-        file_format = _check_choice("format", arguments.file_format, rules.formats, hint)
+        file_format = check_choice("format", arguments.file_format, rules.formats, hint)
         refused = [name for name in arguments.given_options() if name not in rules.own_options]
         if refused:
-            raise ValueError(_REFUSED_OPTIONS[mode].format(names=", ".join(refused), apply=_apply(refused)))
+            raise ValueError(REFUSED_OPTIONS[mode].format(names=", ".join(refused), apply=_apply(refused)))
     return file_format, compression, _csv_options(arguments, file_format)
 
 
 def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str | bool]:
     """The CSV options as COPY option names; refused for Parquet."""
-    given = [name for name in _CSV_OPTIONS if getattr(arguments, name) is not None]
+    given = [name for name in CSV_OPTIONS if getattr(arguments, name) is not None]
     if file_format != "csv":
         if given:
             raise ValueError(
@@ -286,37 +209,5 @@ def _csv_options(arguments: ExportArguments, file_format: str) -> dict[str, str 
     return options
 
 
-# Characters Materialize's COPY TO target cannot carry into an S3 key as written: http::Uri (which
-# eval_copy_to_uri parses it with) rejects blanks, <, >, ` and control characters, drops what follows
-# ? or #, and keeps % undecoded; non-ASCII is accepted only by newer versions of that crate.
-_MATERIALIZE_URI_REFUSED = set(' <>`?#%"{}|\\^')
-
-
-def _check_materialize_uri(folder: S3Folder) -> None:
-    path = folder.prefix
-    bad = sorted({ch for ch in path if ch in _MATERIALIZE_URI_REFUSED or not " " < ch < "\x7f"})
-    if bad:
-        raise ValueError(
-            f"s3_uri {folder.uri!r} holds {', '.join(repr(ch) for ch in bad)}: Materialize's COPY would "
-            "refuse the URI or write other keys than this folder's. Use letters, digits and - _ . = / "
-            "in native mode"
-        )
-
-
 def _apply(names: list[str]) -> str:
     return "applies" if len(names) == 1 else "apply"
-
-
-def _check_file_size(size: int, mode: ExportMode) -> int:
-    rules = MODE_RULES[mode]
-    low, high = rules.min_file_size, rules.max_file_size
-    if size < low or (high is not None and size > high):
-        bounds = (
-            f"at least {format_size(low)}" if high is None else f"{format_size(low)} to {format_size(high)}"
-        )
-        raise ValueError(
-            f"max_file_size is {format_size(size)} ({size:,} bytes), but {mode.value} mode takes {bounds}"
-            + (" (Materialize's limits)" if mode is ExportMode.NATIVE else "")
-            + "; sizes count in powers of 1024, as Materialize does: 1MB = 1,048,576 bytes"
-        )
-    return size

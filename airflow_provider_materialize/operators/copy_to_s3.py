@@ -11,11 +11,10 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow_provider_materialize.compat import AirflowNotFoundException, BaseHook, BaseOperator
 from airflow_provider_materialize.export.client.s3_stream import DEFAULT_TRANSFER_CONFIG
 from airflow_provider_materialize.export.contract import ModeWriter, run_export
+from airflow_provider_materialize.export.mode_rules import DEFAULT_MAX_FILE_SIZE, ExportMode
 from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import (
-    DEFAULT_MAX_FILE_SIZE,
     ExportArguments,
-    ExportMode,
     ExportRequest,
     build_request,
     check_untemplated_arguments,

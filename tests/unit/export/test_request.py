@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_materialize.export.mode_rules import DEFAULT_MAX_FILE_SIZE, MODE_RULES, ExportMode
 from airflow_provider_materialize.export.ownership import RunIdentity
 from airflow_provider_materialize.export.request import (
-    DEFAULT_MAX_FILE_SIZE,
-    MODE_RULES,
     ExportArguments,
-    ExportMode,
     ExportRequest,
     build_request,
     check_untemplated_arguments,
