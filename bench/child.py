@@ -16,7 +16,8 @@ Modes:
   close the Python reader of ``raw_copy`` gets to the server's limit.
 * ``operator_adbc`` / ``operator_csv``: ``MaterializeCopyToS3Operator`` with ``reader="adbc"``
   (the fast reader) or ``reader="csv"`` (the fallback), through
-  ``tests.support.operator_run.run_operator``.
+  ``tests.support.operator_run.run_operator``; ``operator_adbc_2`` the ADBC reader with
+  ``read_connections=2``.
 * ``sql_to_s3``: Airflow's ``SqlToS3Operator`` with ``file_format="parquet"``.
 * ``warm_up``: every mode above on a tiny table, in one process, not measured: it runs before the
   measurements so that the modules they import are compiled to bytecode once, and no measured
@@ -142,7 +143,7 @@ def _airflow_environment() -> None:
     prepare_environment()
 
 
-def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
+def operator(spec: dict[str, Any], reader: str, read_connections: int = 1) -> dict[str, Any]:
     _airflow_environment()
     from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator  # noqa: F401
     from tests.support.operator_run import run_operator
@@ -155,6 +156,7 @@ def operator(spec: dict[str, Any], reader: str) -> dict[str, Any]:
         max_file_size=spec["max_file_size"],
         reader=reader,
         progress_interval=30.0,
+        read_connections=read_connections,
     )
     return {
         "operation_seconds": time.monotonic() - started,
@@ -202,6 +204,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         result = raw_copy_psql(spec)
     elif mode in ("operator_adbc", "operator_csv"):
         result = operator(spec, reader=mode.removeprefix("operator_"))
+    elif mode == "operator_adbc_2":
+        result = operator(spec, reader="adbc", read_connections=2)
     elif mode == "sql_to_s3":
         result = sql_to_s3(spec)
     else:

@@ -34,6 +34,8 @@ def target_lines(document: dict[str, Any]) -> list[str]:
             )
             met = _met(found["b/a"] >= TARGET_RATIO_RAW)
             parts.append(f"(b)/(a) {found['b/a']:.0%} (rounds {rounds}; >= 85%: {met})")
+        if "b2/a" in found:
+            parts.append(f"(b2)/(a) {found['b2/a']:.0%}, (b2)/duckdb {found.get('b2/duckdb', 0):.2f}x")
         for peer in ("duckdb", "dlt"):
             if f"b/{peer}" in found:
                 parts.append(f"(b)/{peer} {found[f'b/{peer}']:.2f}x ({_met(found[f'b/{peer}'] > 1)})")

@@ -97,7 +97,7 @@ NOTES = [
     "exporter CPU: user + system seconds of the measuring process (all its threads and reaped children) "
     "over the operation. PostgreSQL and S3 server CPU: what those servers' process trees spent from the "
     "measuring process's start to its end (connections and catalog queries included).",
-    "(a), (b) and DuckDB run several times, interleaved (a, b, DuckDB, a, b, DuckDB, ...), before the "
+    "(a), (b), (b2) and DuckDB run several times, interleaved (a, b, b2, DuckDB, a, ...), before the "
     "other modes; their row shows the median run, every run's op s, and the largest peak RSS of the runs.",
     "MB: Parquet written to S3, except for (a), where it is the COPY data read from the wire.",
     "peak RSS: VmHWM of the measuring process (imports included), read at its end; for (a-psql), psql's.",
