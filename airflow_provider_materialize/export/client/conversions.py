@@ -58,9 +58,11 @@ def _compact_json(text: pa.Array, *, null_slots_empty: bool) -> pa.Array:
     data = np.frombuffer(data_buffer, dtype=np.uint8, count=last - first, offset=first)
     quotes = _unescaped_quotes(data)
     relative = offsets.astype(np.int64) - first
-    if text.null_count and not null_slots_empty and np.any(np.searchsorted(quotes, relative) & 1):
-        # Bytes under null slots (allowed by Arrow) unbalance the quotes: rebuild without them.
-        rebuilt = pc.if_else(pc.is_valid(text), text, pa.nulls(len(text), text.type))
+    valid = pc.is_valid(text) if text.null_count else None
+    if valid is not None and not null_slots_empty and np.any(np.diff(relative)[~_unpacked(valid)]):
+        # Bytes under null slots (allowed by Arrow) could unbalance the quotes: rebuild without them.
+        # Checking the null slots' lengths costs a pass over the offsets, not a search per value.
+        rebuilt = pc.if_else(valid, text, pa.nulls(len(text), text.type))
         return _compact_json(rebuilt, null_slots_empty=True)
     # In place where possible: each pass over the buffer costs about as much as the arithmetic.
     outside = np.ones(quotes.size + 1, dtype=bool)
@@ -72,13 +74,19 @@ def _compact_json(text: pa.Array, *, null_slots_empty: bool) -> pa.Array:
         return text
     keep = np.logical_not(drop, out=drop)
     new_offsets = (relative - np.searchsorted(dropped, relative)).astype(offset_type)
-    validity = pc.is_valid(text).buffers()[1] if text.null_count else None
+    validity = valid.buffers()[1] if valid is not None else None
     return pa.Array.from_buffers(
         text.type,
         len(text),
         [validity, pa.py_buffer(new_offsets), pa.py_buffer(data[keep])],
         null_count=text.null_count,
     )
+
+
+def _unpacked(mask: pa.BooleanArray) -> np.ndarray:
+    """A boolean Arrow array without nulls as numpy booleans (``to_numpy`` would import pandas)."""
+    bits = np.frombuffer(mask.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, count=len(mask) + mask.offset, bitorder="little")[mask.offset :].view(bool)
 
 
 def _unescaped_quotes(data: np.ndarray) -> np.ndarray:
