@@ -28,7 +28,6 @@ from airflow_provider_materialize.export.client.readers import (
     _AdbcSession,
 )
 from airflow_provider_materialize.sql import (
-    SNAPSHOT_BEGIN_SQL,
     SNAPSHOT_END_SQL,
     ServerFlavor,
     export_snapshot_sql,
@@ -90,10 +89,6 @@ class ParallelSnapshotReader(AdbcSnapshotReader):
                 yield from readers
             finally:
                 readers.close()
-
-    @property
-    def _options(self) -> dict[str, str]:
-        return {"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)}
 
 
 def _page_ranges(pages: int, connections: int) -> list[tuple[int, int | None]]:
@@ -172,9 +167,7 @@ class _RangeReaders:
             else:
                 with self._reader.connect() as session:
                     try:
-                        for statement in self._session_sql:
-                            session.execute(statement)
-                        session.execute(SNAPSHOT_BEGIN_SQL[ServerFlavor.POSTGRES])
+                        self._reader._begin(session.execute, self._session_sql, ServerFlavor.POSTGRES)
                         session.execute(import_snapshot_sql(self._snapshot_id))
                     finally:
                         self._imported[index - 1].set()

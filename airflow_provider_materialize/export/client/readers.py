@@ -143,8 +143,13 @@ class AdbcSnapshotReader(SnapshotReader):
     ) -> Iterator[pa.RecordBatch]:
         with self.connect() as session:
             self._begin(session.execute, session_sql, flavor)
-            yield from session.stream(sql, {"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)})
+            yield from session.stream(sql, self._options)
             self._finish(session.execute, session.query_one, flavor)
+
+    @property
+    def _options(self) -> dict[str, str]:
+        """The driver's statement options: the batch size hint."""
+        return {"adbc.postgresql.batch_size_hint_bytes": str(self.batch_bytes)}
 
 
 class _CopyStream(io.RawIOBase):
