@@ -49,6 +49,13 @@ class ByteBoundedQueue:
             self._changed.notify_all()
             return True
 
+    def put_unless_stopped(self, item: Any, size: int, stop: threading.Event, wait: float = 0.5) -> bool:
+        """Add ``item`` once there is room, checking ``stop`` every ``wait`` seconds; False once set."""
+        while not stop.is_set():
+            if self.put(item, size, timeout=wait):
+                return True
+        return False
+
     def get(self, timeout: float | None = None) -> Any:
         """The oldest item; raises ``TimeoutError`` if none came within ``timeout``."""
         with self._changed:

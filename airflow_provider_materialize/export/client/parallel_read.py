@@ -149,10 +149,7 @@ class _RangeReaders:
             thread.join(timeout=60)
 
     def _put(self, item: Any, size: int) -> bool:
-        while not self._stop.is_set():
-            if self.queue.put(item, size, timeout=_WAIT):
-                return True
-        return False
+        return self.queue.put_unless_stopped(item, size, self._stop)
 
     def _run(self, index: int, page_range: tuple[int, int | None], first: _AdbcSession) -> None:
         try:

@@ -13,7 +13,6 @@ from airflow_provider_materialize.export.client.byte_queue import ByteBoundedQue
 # About two of the reader's 4 MiB batches: enough to keep the reader busy while a batch is converted.
 QUEUED_BYTES = 8 * 1024 * 1024
 _END = object()
-_WAIT = 0.5
 
 
 class SnapshotStream:
@@ -37,10 +36,7 @@ class SnapshotStream:
 
     def _put(self, item: Any, size: int) -> bool:
         """Wait for room in the queue; give up (False) once the consumer has stopped."""
-        while not self._stop.is_set():
-            if self.queue.put(item, size, timeout=_WAIT):
-                return True
-        return False
+        return self.queue.put_unless_stopped(item, size, self._stop)
 
     def _produce(self, batches: Iterator[pa.RecordBatch]) -> None:
         last: Any = _END
