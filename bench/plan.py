@@ -96,20 +96,7 @@ def result_row(m: Measurement, client: Any, expected: pa.Schema) -> dict[str, An
     """One measurement's numbers, with its output checked (strictly for the operator) and removed."""
     spec, result = m.spec, m.result
     mode, rows = spec["mode"], spec["rows"]
-    if "failed" in result:
-        delete_prefix(client, BUCKET, spec["prefix"])
-        return {
-            "name": m.name,
-            "run": spec["run"],
-            "kind": spec["kind"],
-            "mode": mode,
-            "label": LABELS[mode],
-            "table": spec["table"],
-            "rows": rows,
-            "failed": result["failed"],
-        }
-    seconds = result["operation_seconds"]
-    row: dict[str, Any] = {
+    identity: dict[str, Any] = {
         "name": m.name,
         "run": spec["run"],
         "kind": spec["kind"],
@@ -117,6 +104,13 @@ def result_row(m: Measurement, client: Any, expected: pa.Schema) -> dict[str, An
         "label": LABELS[mode],
         "table": spec["table"],
         "rows": rows,
+    }
+    if "failed" in result:
+        delete_prefix(client, BUCKET, spec["prefix"])
+        return {**identity, "failed": result["failed"]}
+    seconds = result["operation_seconds"]
+    row: dict[str, Any] = {
+        **identity,
         "operation_seconds": seconds,
         "process_seconds": m.wall_seconds,
         "rows_per_second": rows / seconds,
