@@ -17,9 +17,7 @@ def describe_elements_sql(select: str, width: int, arrays: list[int]) -> str:
     its scale (``Type::typmod`` in src/pgrepr/src/types.rs); the first element, ``a[1]``, is
     described with the element's own typmod, on Materialize and PostgreSQL alike.
     """
-    aliases = ", ".join(f"c{i}" for i in range(width))
-    elements = ", ".join(f"c{i}[1]" for i in arrays)
-    return f"SELECT {elements} FROM ({select}) AS _mz_describe ({aliases}) LIMIT 0"
+    return nested_elements_sql(select, width, [f"c{i}[1]" for i in arrays])
 
 
 def nested_elements_sql(select: str, width: int, expressions: list[str]) -> str:
