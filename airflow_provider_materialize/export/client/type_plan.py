@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -67,9 +68,9 @@ class ExportPlan:
         """The output schema with each column's Materialize type name (the manifest describes it)."""
         return pa.schema([column.field for column in self.columns])
 
-    @property
+    @cached_property
     def file_schema(self) -> pa.Schema:
-        """The schema the Parquet files are written with."""
+        """The schema the Parquet files are written with (built once: ``convert`` uses it per batch)."""
         return self.schema if self.type_metadata else without_fieldmz_metadata(self.schema)
 
     @property
