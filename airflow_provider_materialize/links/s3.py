@@ -30,7 +30,6 @@ class S3ExportFolderLink(BaseOperatorLink):
     def persist(
         cls,
         *,
-        context: Any,
         operator: BaseOperator,
         region_name: str | None,
         aws_partition: str | None,
@@ -39,7 +38,6 @@ class S3ExportFolderLink(BaseOperatorLink):
     ) -> None:
         """Remember the folder's console URL on ``operator`` for :meth:`get_link`.
 
-        :param context: The task's context (unused: the link needs no XCom of its own).
         :param operator: The running operator.
         :param region_name: Region of the AWS connection, if it names one.
         :param aws_partition: ``aws``, ``aws-cn`` or ``aws-us-gov``; other partitions get no link.

@@ -198,7 +198,6 @@ class MaterializeCopyToS3Operator(BaseOperator):
             transfer_config_args={**DEFAULT_TRANSFER_CONFIG, **request.s3_transfer_config},
         )
         S3ExportFolderLink.persist(
-            context=context,
             operator=self,
             region_name=s3_hook.conn_region_name,
             aws_partition=s3_hook.conn_partition,

@@ -33,7 +33,6 @@ def test_console_link_to_the_folder() -> None:
     link = S3ExportFolderLink()
     assert link.get_link(operator, ti_key=None) == ""  # failed before it knew its folder: no link
     S3ExportFolderLink.persist(
-        context={},
         operator=operator,
         region_name="eu-west-1",
         aws_partition="aws",
