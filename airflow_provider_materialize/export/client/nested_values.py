@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from airflow_provider_materialize.export.client.conversions import ValueConversionError
+from airflow_provider_materialize.export.client.type_mapping import mz_metadata
 from airflow_provider_materialize.export.describe import NESTED_TYPES, DescribedColumn
-from airflow_provider_materialize.export.result import MATERIALIZE_TYPE_KEY
 
 LIST = "list"
 MAP = "map"
@@ -109,7 +109,7 @@ def nested_arrow_type(
     assert inner is not None
     if inner.type_name in NESTED_TYPES:
         inner_type = nested_arrow_type(inner, leaf, leaf_metadata)
-        metadata = {MATERIALIZE_TYPE_KEY: f"materialize.v1.{inner.type_name}".encode()}
+        metadata = mz_metadata(inner.type_name)
     else:
         inner_type, metadata = leaf, leaf_metadata
     if column.type_name == LIST:
