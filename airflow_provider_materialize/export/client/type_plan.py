@@ -71,7 +71,7 @@ class ExportPlan:
     @cached_property
     def file_schema(self) -> pa.Schema:
         """The schema the Parquet files are written with (built once: ``convert`` uses it per batch)."""
-        return self.schema if self.type_metadata else without_fieldmz_metadata(self.schema)
+        return self.schema if self.type_metadata else without_field_metadata(self.schema)
 
     @property
     def column_aliases(self) -> list[str]:
@@ -101,7 +101,7 @@ class ExportPlan:
         return pa.RecordBatch.from_arrays(arrays, schema=self.file_schema)
 
 
-def without_fieldmz_metadata(schema: pa.Schema) -> pa.Schema:
+def without_field_metadata(schema: pa.Schema) -> pa.Schema:
     """``schema`` without field metadata at any depth (list items, struct fields)."""
 
     def plain_type(data_type: pa.DataType) -> pa.DataType:
