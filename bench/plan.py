@@ -130,6 +130,7 @@ def result_row(m: Measurement, client: Any, expected: pa.Schema) -> dict[str, An
         checked = check_operator_output(client, BUCKET, prefix, result["xcom"], rows, expected)
         row.update(checked, output_bytes=checked["parquet_bytes"])
         row["operator_duration_seconds"] = result["xcom"]["duration_seconds"]
+        row["import_seconds"] = result.get("import_seconds")
         row["xcom_rows"] = result["xcom"]["rows"]
     else:
         inspected = inspect_peer_output(client, BUCKET, prefix, rows, expected)

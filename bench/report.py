@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.figures import cpu_per_million, find, per_round_ratios, rows_of, rss_growth
 from bench.report_tables import render_table, scaling_table, shape_table, summary_table
-from bench.report_text import NOTES, machine_line, output_lines
+from bench.report_text import NOTES, import_note, machine_line, output_lines
 
 TARGET_RATIO_RAW = 0.85  # (b) rows/s at least 85% of (a)'s on every shape
 TARGET_PEAK_RSS_MIB = 300.0  # (b) peak RSS with 128 MB files, imports included
@@ -91,5 +91,6 @@ def render_report(document: dict[str, Any], markdown: bool) -> str:
         parts.append(f"{title}{heading}")
         parts.append("\n".join(bullet + line for line in lines))
     parts.append(f"{title}Notes")
-    parts.append("\n".join(bullet + note for note in NOTES))
+    notes = [*NOTES, *filter(None, [import_note(document)])]
+    parts.append("\n".join(bullet + note for note in notes))
     return "\n\n".join(parts) + "\n"

@@ -91,7 +91,9 @@ def output_lines(document: dict[str, Any]) -> list[str]:
 NOTES = [
     "op s: the operation alone, timed inside the measuring process: connect to last byte for (a); "
     "execute() start to return for (b) and (c); ATTACH to the end of COPY for DuckDB; sql_table() and "
-    "pipeline.run() for dlt. rows/s is based on it.",
+    "pipeline.run() for dlt. rows/s is based on it. Each mode's libraries are imported before its clock "
+    "starts: duckdb and its extensions, dlt, and for (b) what execute() imports on first use (pyarrow, "
+    "numpy, the ADBC driver; their time is the note below).",
     "of (a): rows/s against (a)'s on the same table. (b) is x faster: (b)'s rows/s over this mode's, "
     "on the same table ((c), dlt and the (b) beside them read the shape's smaller table; * in the summary).",
     "exporter CPU: user + system seconds of the measuring process (all its threads and reaped children) "
@@ -106,6 +108,19 @@ NOTES = [
     "DuckDB and dlt run in their own venvs (bench/peers.py), with their defaults except where "
     "bench/peer_child.py says otherwise.",
 ]
+
+
+def import_note(document: dict[str, Any]) -> str | None:
+    """The seconds (b)'s processes spent on the imports done before the clock started."""
+    seconds = sorted(
+        row["import_seconds"] for row in document["results"] if row.get("import_seconds") is not None
+    )
+    if not seconds:
+        return None
+    return (
+        f"(b)'s imports before the clock: median {seconds[len(seconds) // 2]:.2f} s per process "
+        f"({seconds[0]:.2f}-{seconds[-1]:.2f} s over {len(seconds)} processes), not in op s."
+    )
 
 
 def now() -> str:

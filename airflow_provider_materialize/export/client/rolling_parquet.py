@@ -5,7 +5,9 @@ size is estimated from the bytes per row of what was already written, and the gr
 that the file stays within ``max_file_size``; when the file is (nearly) full, the next one starts.
 Row groups target a sixteenth of the file size, so an estimate that is off by half for one group
 moves the file size by about 3%: files stay under 110% of the limit and, except the last, above
-90% of it.
+90% of it. A row group is also cut when the batches waiting for it hold ``MAX_PENDING_BYTES`` of
+Arrow data: well-compressed data (free text, repeated values) would otherwise keep several times a
+sixteenth of the file in memory before its group is written.
 
 A sink may offer ``finish()``: then a full file's last bytes are sent and the next file starts while
 the store completes the previous one (S3 assembles a multipart upload only after its last part). The
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 from airflow_provider_materialize.export.result import WrittenFile
 
 _ROW_GROUPS_PER_FILE = 16
+MAX_PENDING_BYTES = 32 * 1024 * 1024
 _FULL_FRACTION = 0.97
 _FOOTER_RESERVE = 64 * 1024
 _DICTIONARY_PAGE_LIMIT = 64 * 1024  # high-cardinality columns stop paying for dictionaries early
@@ -100,7 +103,10 @@ class RollingParquetWriter:
             return
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
-        while self._pending_rows and self._estimate(self._pending_rows) >= self._target_group_bytes:
+        while self._pending_rows and (
+            self._estimate(self._pending_rows) >= self._target_group_bytes
+            or sum(pending.nbytes for pending in self._pending) >= MAX_PENDING_BYTES
+        ):
             self._write_group(self._rows_for(self._target_group_bytes))
 
     def close(self) -> list[WrittenFile]:

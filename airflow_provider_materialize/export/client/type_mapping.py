@@ -16,14 +16,12 @@ import pyarrow.compute as pc
 
 from airflow_provider_materialize.export.client.conversions import (
     ValueConversionError,
-    compact_postgres_json,
     plain,
     reject_infinite,
     to_decimal,
 )
 from airflow_provider_materialize.export.describe import DescribedColumn
 from airflow_provider_materialize.export.result import MATERIALIZE_TYPE_KEY
-from airflow_provider_materialize.sql import ServerFlavor
 
 UNCONSTRAINED_NUMERIC_SCALE = 10
 DECIMAL_PRECISION = 38
@@ -100,9 +98,7 @@ def read_type(mapping: ScalarMapping) -> pa.DataType:
     return mapping.arrow_type
 
 
-def scalar_converter(
-    mapping: ScalarMapping, flavor: ServerFlavor, column: str
-) -> Callable[[pa.Array], pa.Array]:
+def scalar_converter(mapping: ScalarMapping, column: str) -> Callable[[pa.Array], pa.Array]:
     """The conversion of one read column (``read_type``) into its output type, checking its values."""
     target = mapping.arrow_type
 
@@ -110,9 +106,6 @@ def scalar_converter(
         array = plain(array)
         if pa.types.is_decimal(target):
             return to_decimal(array, target, column)
-        if mapping.mz_name == "jsonb" and flavor is ServerFlavor.POSTGRES:
-            # PostgreSQL prints jsonb with blanks after ':' and ','; Materialize prints compact JSON.
-            array = compact_postgres_json(array)
         if pa.types.is_date32(target) or pa.types.is_timestamp(target):
             reject_infinite(array, column)
         if array.type.equals(target):

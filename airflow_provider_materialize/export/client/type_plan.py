@@ -32,7 +32,6 @@ from airflow_provider_materialize.export.client.type_mapping import (
 )
 from airflow_provider_materialize.export.describe import NESTED_TYPES, DescribedColumn
 from airflow_provider_materialize.sql import (
-    ServerFlavor,
     array_dimensions_expression,
     quote_ident,
     text_array_expression,
@@ -136,9 +135,7 @@ def unique_names(names: list[str]) -> list[str]:
     return result
 
 
-def plan_export(
-    columns: list[DescribedColumn], flavor: ServerFlavor, *, type_metadata: bool = True
-) -> ExportPlan:
+def plan_export(columns: list[DescribedColumn], *, type_metadata: bool = True) -> ExportPlan:
     """Decide the output schema; fail naming every column whose type cannot be written.
 
     :param type_metadata: False to write the files without the ``materialize.v1.*`` field metadata.
@@ -147,7 +144,7 @@ def plan_export(
     plans: list[ColumnPlan] = []
     unsupported: list[str] = []
     for position, (name, column) in enumerate(zip(names, columns, strict=True)):
-        plan = _plan_column(name, f"c{position}", column, flavor)
+        plan = _plan_column(name, f"c{position}", column)
         if plan is None:
             unsupported.append(f"{column.name} ({column.shown_type})")
         else:
@@ -165,11 +162,11 @@ def plan_export(
     return ExportPlan(plans, type_metadata)
 
 
-def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
+def _plan_column(name: str, alias: str, column: DescribedColumn) -> ColumnPlan | None:
     # A column Materialize knows is NOT NULL is written as a required field (builder.rs desc_to_schema)
     nullable = not column.not_null
     if column.type_name in NESTED_TYPES:
-        return _nested_plan(name, alias, column, flavor, nullable)
+        return _nested_plan(name, alias, column, nullable)
     if column.element_type_name is not None:
         element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
         mapping = scalar_mapping(column.element_type_name, element)
@@ -185,7 +182,7 @@ def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerF
             "dimensions", pa.uint8(), nullable=False, metadata=mz_metadata("array_dimensions")
         )
         items_expression = text_array_expression(alias) if mapping.read_as_text else quote_ident(alias)
-        convert_element = scalar_converter(mapping, flavor, name)
+        convert_element = scalar_converter(mapping, name)
         return ColumnPlan(
             name=name,
             alias=alias,
@@ -208,13 +205,11 @@ def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerF
         field=pa.field(name, mapping.arrow_type, nullable=nullable, metadata=mz_metadata(mapping.mz_name)),
         select_expressions=(text_expression(alias) if mapping.read_as_text else quote_ident(alias),),
         read_types=(read_type(mapping),),
-        convert=scalar_converter(mapping, flavor, name),
+        convert=scalar_converter(mapping, name),
     )
 
 
-def _nested_plan(
-    name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor, nullable: bool
-) -> ColumnPlan | None:
+def _nested_plan(name: str, alias: str, column: DescribedColumn, nullable: bool) -> ColumnPlan | None:
     """A list or map column: read as Materialize's text, decoded by ``nested_values``."""
     shape, leaf = shape_of(column)
     if shape is None or leaf is None or leaf.element_type_name is not None:
@@ -226,7 +221,7 @@ def _nested_plan(
         return None
     target = nested_arrow_type(column, mapping.arrow_type, mz_metadata(mapping.mz_name))
     text_mapping = ScalarMapping(mapping.arrow_type, mapping.mz_name, read_as_text=True)
-    convert_leaf = text_to_bool if leaf.type_name == "bool" else scalar_converter(text_mapping, flavor, name)
+    convert_leaf = text_to_bool if leaf.type_name == "bool" else scalar_converter(text_mapping, name)
 
     def convert(texts: pa.Array) -> pa.Array:
         try:

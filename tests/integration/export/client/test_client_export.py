@@ -115,7 +115,7 @@ EXPECTED_FIRST_ROW = {
     "ch5": "ab   ",
     "by": b"\x00\xff\x10",
     "u": uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").bytes,
-    "j": '{"a":"x, y: z","b":[1,2.5]}',
+    "j": '{"a": "x, y: z", "b": [1, 2.5]}',  # PostgreSQL's spelling, kept as printed
     "d": dt.date(2024, 2, 29),
     "tm": dt.time(23, 59, 59, 999999),
     "ts": dt.datetime(1999, 12, 31, 23, 59, 59, 1),

@@ -39,5 +39,5 @@ def test_two_encoders_export_every_row_once(
     table = pa.concat_tables(tables)
     assert sorted(table.column("id").to_pylist()) == list(range(1, ROWS + 1))
     assert table.filter(pa.compute.equal(table.column("id"), 7)).column("doc").to_pylist() == [
-        '{"n":7,"note":"row 7"}'
+        '{"n": 7, "note": "row 7"}'
     ]

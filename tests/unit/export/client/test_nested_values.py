@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from airflow_provider_materialize.export.client.nested_values import LIST, MAP, NestedShape, decode
 from airflow_provider_materialize.export.client.type_plan import UnsupportedColumnsError, plan_export
 from airflow_provider_materialize.export.describe import DescribedColumn
-from airflow_provider_materialize.sql import ServerFlavor
 
 _LIST_SPECIAL = set('{},"\\ \t\n\x0c\r')  # ListElementEscaper::needs_escaping (Rust's ASCII whitespace)
 _MAP_SPECIAL = _LIST_SPECIAL | set("=>")  # MapElementEscaper::needs_escaping
@@ -115,7 +114,7 @@ _DECIMALS = st.decimals(allow_nan=False, allow_infinity=False, places=10).filter
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.none() | st.lists(st.none() | _DECIMALS)))
 def test_numeric_lists_are_exact(values: list[list[Decimal | None] | None]) -> None:
-    plan = plan_export([_list_of("n", "numeric")], ServerFlavor.MATERIALIZE)
+    plan = plan_export([_list_of("n", "numeric")])
     array = pa.array([mz_list(v, lambda d: format(d, "f")) for v in values])
     decoded = plan.convert(pa.record_batch([array], names=["n"])).column(0)
     assert decoded.to_pylist() == values
@@ -127,7 +126,7 @@ def test_double_lists_are_exact(values: list[float | None]) -> None:
     def shown(x: float) -> str:
         return "NaN" if math.isnan(x) else ("-" if x < 0 else "") + "Infinity" if math.isinf(x) else repr(x)
 
-    plan = plan_export([_list_of("f", "float8")], ServerFlavor.MATERIALIZE)
+    plan = plan_export([_list_of("f", "float8")])
     decoded = plan.convert(pa.record_batch([pa.array([mz_list(values, shown)])], names=["f"])).column(0)
     got = decoded.to_pylist()[0]
     assert [None if g is None else repr(g) for g in got] == [None if v is None else repr(v) for v in values]
@@ -140,7 +139,7 @@ def test_plan_has_native_types_names_and_values() -> None:
         DescribedColumn("m", "map", nested=DescribedColumn("", "bool")),
         DescribedColumn("mv", "map", nested=DescribedColumn("", "varchar", typmod=9)),
     ]
-    plan = plan_export(columns, ServerFlavor.MATERIALIZE)
+    plan = plan_export(columns)
     assert plan.select_list == ['"c0"::text', '"c1"::text', '"c2"::text', '"c3"::text']
     schema = plan.schema
     ext = b"ARROW:extension:name"
@@ -196,6 +195,6 @@ def test_plan_has_native_types_names_and_values() -> None:
 )
 def test_element_types_not_decoded_exactly_are_refused(column: DescribedColumn, shown: str) -> None:
     with pytest.raises(UnsupportedColumnsError, match="Cast them in a query") as refused:
-        plan_export([DescribedColumn("ok", "int4"), column], ServerFlavor.MATERIALIZE)
+        plan_export([DescribedColumn("ok", "int4"), column])
     assert shown in str(refused.value) and "ok (" not in str(refused.value)
     assert "from the Trigger form, set source to a view" in str(refused.value)  # no code to edit there

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from airflow_provider_materialize.export.client import rolling_parquet
 from airflow_provider_materialize.export.client.rolling_parquet import RollingParquetWriter
 
 
@@ -74,6 +75,20 @@ def test_files_stay_within_the_bounds(rows, limit, chunk) -> None:
     assert sum(f.rows for f in files) == rows
     ids = pa.concat_tables(pq.read_table(io.BytesIO(sinks[f.name].final)) for f in files).column("id")
     assert ids.to_pylist() == list(range(rows))  # every row once, in order
+
+
+def test_batches_waiting_for_a_row_group_are_bounded_by_bytes(monkeypatch) -> None:
+    # One repeated string compresses about a thousandfold: cut only by its compressed size, a row
+    # group of a 1 GB file would keep all these rows in memory before writing them.
+    monkeypatch.setattr(rolling_parquet, "MAX_PENDING_BYTES", 2 * 1024 * 1024)
+    table = pa.table({"s": pa.array(["the same text, again and again"] * 400_000)})
+    files, sinks = _write(table, max_file_size=1_000_000_000, chunk=20_000)
+    metadata = pq.ParquetFile(io.BytesIO(sinks[files[0].name].final)).metadata
+    in_memory = table.nbytes
+    assert metadata.num_rows == 400_000
+    assert metadata.num_row_groups >= in_memory // (2 * 1024 * 1024) - 1
+    largest = max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+    assert largest * in_memory / 400_000 <= 2 * 1024 * 1024 + table.slice(0, 20_000).nbytes
 
 
 def test_empty_stream_gives_one_empty_file_with_the_schema() -> None:
