@@ -76,9 +76,10 @@ def array_dimensions_expression(column: str) -> str:
 
     The binary reader flattens multi-dimensional arrays, so the count travels beside them.
     Materialize has no ``array_ndims`` (src/sql/src/func.rs); ``array_length(a, n)``, which both
-    servers have, is NULL for every dimension ``n`` the array does not have. Most arrays have one
-    dimension (or none), which two calls settle; only the others pay for counting every dimension
-    (what the calls cost PostgreSQL: docs/client-pipeline.md).
+    servers have, is NULL for every dimension ``n`` the array does not have (Materialize's
+    ``array_length`` in src/expr/src/scalar/func.rs returns NULL when ``n`` is past the array's
+    dimensions). Most arrays have one dimension (or none), which two calls settle; only the others
+    pay for counting every dimension (what the calls cost PostgreSQL: docs/client-pipeline.md).
     """
     name = quote_ident(column)
     counted = " + ".join(

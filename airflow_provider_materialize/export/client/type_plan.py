@@ -84,9 +84,14 @@ class ExportPlan:
     def select_list(self) -> list[str]:
         return [expression for column in self.columns for expression in column.select_expressions]
 
+    @cached_property
+    def _read_width(self) -> int:
+        """How many columns the read query returns (``convert`` checks every batch against it)."""
+        return len(self.select_list)
+
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Turn a batch of the read query into a batch of the output schema (vectorised)."""
-        expected = len(self.select_list)
+        expected = self._read_width
         if batch.num_columns != expected:
             raise ValueError(
                 f"the server returned {batch.num_columns} columns where {expected} were expected; "
