@@ -6,8 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
 from airflow_provider_materialize.compat import AirflowNotFoundException, BaseHook, BaseOperator
 from airflow_provider_materialize.export.client.s3_stream import DEFAULT_TRANSFER_CONFIG
 from airflow_provider_materialize.export.contract import ModeWriter, run_export
@@ -20,10 +18,13 @@ from airflow_provider_materialize.export.request import (
     check_untemplated_arguments,
 )
 from airflow_provider_materialize.hooks.materialize import MaterializeHook
+from airflow_provider_materialize.hooks.s3 import ExportS3Hook
 from airflow_provider_materialize.lineage import emit_folder_event, export_outlet, openlineage_facets
 from airflow_provider_materialize.links.s3 import S3ExportFolderLink
 
 if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
     from airflow_provider_materialize.compat import Context
     from airflow_provider_materialize.export.result import ExportResult
 
@@ -192,7 +193,8 @@ class MaterializeCopyToS3Operator(BaseOperator):
         if self.aws_conn_id:
             _require_connection(self.aws_conn_id, "AWS", "aws")
         mz_hook = MaterializeHook(materialize_conn_id=self.materialize_conn_id, cluster=request.cluster)
-        s3_hook = S3Hook(
+        s3_hook = ExportS3Hook(
+            caller=type(self).__name__,
             aws_conn_id=self.aws_conn_id,
             extra_args=request.s3_extra_args,
             transfer_config_args={**DEFAULT_TRANSFER_CONFIG, **request.s3_transfer_config},
