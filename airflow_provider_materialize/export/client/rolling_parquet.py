@@ -24,13 +24,13 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from airflow_provider_materialize.export.client.encoding_choice import dictionary_columns
 from airflow_provider_materialize.export.result import WrittenFile
 
 _ROW_GROUPS_PER_FILE = 16
 MAX_PENDING_BYTES = 32 * 1024 * 1024
 _FULL_FRACTION = 0.97
 _FOOTER_RESERVE = 64 * 1024
-_DICTIONARY_PAGE_LIMIT = 64 * 1024  # high-cardinality columns stop paying for dictionaries early
 
 
 class ParquetSink(Protocol):
@@ -193,7 +193,8 @@ class RollingParquetWriter:
             version="2.6",
             use_compliant_nested_type=False,
             write_statistics=False,
-            dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT,
+            # Chosen per column from the rows about to become the file's first row group.
+            use_dictionary=dictionary_columns(pa.Table.from_batches(self._pending, schema=self.schema)),
             # Encoding buffers come and go in varying sizes; malloc hands them back, while pyarrow's
             # default mimalloc pool kept more of them resident (docs/benchmarks.md).
             memory_pool=pa.system_memory_pool(),

@@ -1,0 +1,85 @@
+"""Dictionary encoding chosen per leaf column from a sample of the first row group."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airflow_provider_materialize.export.client.encoding_choice import dictionary_columns
+from airflow_provider_materialize.export.client.rolling_parquet import RollingParquetWriter
+
+ROWS = 30_000
+ARRAY_TYPE = pa.struct(
+    [
+        pa.field("items", pa.list_(pa.field("item", pa.int32())), nullable=False),
+        pa.field("dimensions", pa.uint8(), nullable=False),
+    ]
+)
+
+
+def _table() -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array(range(ROWS), pa.int64()),
+            "label": pa.array([f"label-{i % 40}" for i in range(ROWS)]),
+            "note": pa.array([f"free text number {i}" for i in range(ROWS)]),
+            "score": pa.array([float(i % 5_000) for i in range(ROWS)]),  # a sixth distinct: fixed width
+            "tag": pa.array([f"t{i % 5_000}" for i in range(ROWS)]),  # the same share, variable width
+            "flag": pa.array([i % 2 == 0 for i in range(ROWS)]),
+            "nothing": pa.nulls(ROWS, pa.string()),
+            "ints": pa.array([{"items": [i % 7, None], "dimensions": 1} for i in range(ROWS)], ARRAY_TYPE),
+            "attrs": pa.array([[("k", i)] for i in range(ROWS)], pa.map_(pa.string(), pa.int64())),
+        }
+    )
+
+
+def test_repeated_values_get_a_dictionary_and_distinct_ones_do_not() -> None:
+    assert dictionary_columns(_table()) == [
+        "label",
+        "tag",
+        "nothing",
+        "ints.items.list.item",
+        "ints.dimensions",
+        "attrs.key_value.key",
+    ]
+
+
+def test_an_empty_sample_keeps_dictionaries_everywhere_but_booleans() -> None:
+    empty = _table().slice(0, 0)
+    assert "flag" not in dictionary_columns(empty)
+    assert "id" in dictionary_columns(empty)
+
+
+def test_the_written_file_has_dictionaries_on_the_chosen_leaves_only() -> None:
+    """The paths are the ones pyarrow writes (non-compliant nesting), or no column would get one."""
+    table = _table()
+    sinks: dict[str, io.BytesIO] = {}
+    finals: dict[str, bytes] = {}
+
+    class Sink(io.BytesIO):
+        def close(self) -> None:
+            finals[name] = self.getvalue()
+            super().close()
+
+    def open_sink(file_name: str) -> io.BytesIO:
+        nonlocal name
+        name = file_name
+        sinks[file_name] = Sink()
+        return sinks[file_name]
+
+    name = ""
+    writer = RollingParquetWriter(
+        schema=table.schema, max_file_size=64 * 1024**2, compression="snappy", open_sink=open_sink
+    )
+    for batch in table.to_batches(max_chunksize=7_000):
+        writer.write(batch)
+    (written,) = writer.close()
+    row_group = pq.ParquetFile(io.BytesIO(finals[written.name])).metadata.row_group(0)
+    with_dictionary = {
+        row_group.column(i).path_in_schema
+        for i in range(row_group.num_columns)
+        if row_group.column(i).has_dictionary_page
+    }
+    assert with_dictionary == set(dictionary_columns(table))
