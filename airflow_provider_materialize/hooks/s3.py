@@ -13,7 +13,7 @@ class ExportS3Hook(S3Hook):
     The Amazon provider adds the calling operator's class to each client's user agent
     (``Caller/...``) and finds it with ``inspect.stack()``, which reads the source of every frame and
     maps every loaded module to its file: in a worker that has imported Airflow, that cost more than
-    the boto3 client it labels (docs/benchmarks.md, "Fixed cost of one export"). The operator
+    the boto3 client it labels (docs/client-pipeline.md, "Fixed cost of one export"). The operator
     knows its own class, so the user agent is the same and the search is skipped.
 
     :param caller: The operator class's name, as the provider would have found it.

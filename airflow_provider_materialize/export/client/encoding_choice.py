@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,19 +25,18 @@ SAMPLE_ROWS = 20_000
 # the page limit on a full row group and ends up making the file larger than plain encoding.
 MAX_DISTINCT_FRACTION_VARIABLE_WIDTH = 0.5
 MAX_DISTINCT_FRACTION_FIXED_WIDTH = 0.1
+SPREAD_VALUES = 2_000
 _VARIABLE_WIDTH = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
 
 
 def dictionary_columns(sample: pa.Table) -> list[str]:
     """Parquet paths (``a``, ``s.items.list.item``) of the leaf columns to dictionary-encode."""
-    sample = sample.slice(0, SAMPLE_ROWS).combine_chunks()
-    chosen = []
-    for field, column in zip(sample.schema, sample.columns, strict=True):
-        values = column.chunk(0) if column.num_chunks else pa.array([], field.type)
-        for path, leaf in _leaves(field.name, values):
-            if _repeats(leaf):
-                chosen.append(path)
-    return chosen
+    leaves: dict[str, list[pa.Array]] = {}
+    for field, column in zip(sample.schema, sample.slice(0, SAMPLE_ROWS).columns, strict=True):
+        for chunk in column.chunks or [pa.nulls(0, field.type)]:  # no copy: the batches' own buffers
+            for path, leaf in _leaves(field.name, chunk):
+                leaves.setdefault(path, []).append(leaf)
+    return [path for path, chunks in leaves.items() if _repeats(pa.chunked_array(chunks))]
 
 
 def _leaves(path: str, values: pa.Array) -> Iterator[tuple[str, pa.Array]]:
@@ -47,21 +47,67 @@ def _leaves(path: str, values: pa.Array) -> Iterator[tuple[str, pa.Array]]:
             child = data_type.field(index)
             yield from _leaves(f"{path}.{child.name}", values.field(index))
     elif pa.types.is_map(data_type):
-        yield from _leaves(f"{path}.key_value.key", values.keys)
-        yield from _leaves(f"{path}.key_value.value", values.items)
+        # keys and items are the whole children, also of a slice: cut them to the slice's entries
+        offsets = values.offsets
+        start, end = offsets[0].as_py(), offsets[len(offsets) - 1].as_py()
+        yield from _leaves(f"{path}.key_value.key", values.keys.slice(start, end - start))
+        yield from _leaves(f"{path}.key_value.value", values.items.slice(start, end - start))
     elif pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
         yield from _leaves(f"{path}.list.item", values.flatten())
     else:
         yield path, values
 
 
-def _repeats(values: pa.Array) -> bool:
+def _repeats(values: pa.ChunkedArray) -> bool:
     if pa.types.is_boolean(values.type):
         return False  # booleans are never dictionary-encoded
-    present = len(values) - values.null_count
-    if present == 0:
-        return True
+    # Unique columns (ids, timestamps, free text, JSON) are the common case, and are told apart on
+    # a tenth of the sample at scattered positions: no repeat among those, no dictionary. The whole sample's
+    # distinct values, kept to count them, would take far more memory where values are long (14 MiB
+    # for 20,000 JSON documents, at the moment the export holds the most). Any repeat, and the whole
+    # sample decides: a tenth of it would make a label column of some thousands of values look
+    # mostly distinct.
+    spread = _spread(values)
+    if _present(spread) >= max(len(spread) // 2, 1) and _distinct(spread) == _present(spread):
+        return False
     variable_width = any(check(values.type) for check in _VARIABLE_WIDTH)
     limit = MAX_DISTINCT_FRACTION_VARIABLE_WIDTH if variable_width else MAX_DISTINCT_FRACTION_FIXED_WIDTH
-    distinct = pc.count_distinct(values, memory_pool=pa.system_memory_pool()).as_py()
-    return bool(distinct <= limit * present)
+    return _distinct(values) <= limit * _present(values)
+
+
+def _spread(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``SPREAD_VALUES`` of ``values`` at scattered positions (always the same ones).
+
+    Not every n-th value: in a column that cycles through some thousands of values in row order,
+    every n-th value is distinct although the column repeats. The positions are 0, 1, 2, ... put
+    through splitmix64's mixing steps (no ``numpy.random``: its import alone costs resident memory).
+    """
+    if len(values) <= SPREAD_VALUES:
+        return values
+    mixed = np.arange(1, SPREAD_VALUES + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(31)
+    positions = np.unique(mixed % np.uint64(len(values))).astype(np.int64)  # sorted
+    pieces, start = [], 0
+    for chunk in values.chunks:
+        low, high = np.searchsorted(positions, [start, start + len(chunk)])
+        pieces.append(chunk.take(_int64_array(positions[low:high] - start)))
+        start += len(chunk)
+    return pa.chunked_array(pieces, values.type)
+
+
+def _int64_array(positions: np.ndarray) -> pa.Array:
+    """An Arrow array over a numpy buffer (``pa.array`` of a numpy array imports pandas, 35 MiB)."""
+    return pa.Array.from_buffers(pa.int64(), len(positions), [None, pa.py_buffer(positions)])
+
+
+def _present(values: pa.ChunkedArray) -> int:
+    return len(values) - values.null_count
+
+
+def _distinct(values: pa.ChunkedArray) -> int:
+    try:
+        return int(pc.count_distinct(values, memory_pool=pa.system_memory_pool()).as_py())
+    except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: no dictionary either
+        return len(values)

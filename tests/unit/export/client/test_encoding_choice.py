@@ -27,6 +27,8 @@ def _table() -> pa.Table:
             "note": pa.array([f"free text number {i}" for i in range(ROWS)]),
             "score": pa.array([float(i % 5_000) for i in range(ROWS)]),  # a sixth distinct: fixed width
             "tag": pa.array([f"t{i % 5_000}" for i in range(ROWS)]),  # the same share, variable width
+            # Every n-th value of a cycle longer than the spread sample is distinct: still repeated.
+            "cycle": pa.array([f"c{i % 5_003}" for i in range(ROWS)]),
             "flag": pa.array([i % 2 == 0 for i in range(ROWS)]),
             "nothing": pa.nulls(ROWS, pa.string()),
             "ints": pa.array([{"items": [i % 7, None], "dimensions": 1} for i in range(ROWS)], ARRAY_TYPE),
@@ -39,6 +41,7 @@ def test_repeated_values_get_a_dictionary_and_distinct_ones_do_not() -> None:
     assert dictionary_columns(_table()) == [
         "label",
         "tag",
+        "cycle",
         "nothing",
         "ints.items.list.item",
         "ints.dimensions",
