@@ -62,11 +62,11 @@ def _repeats(values: pa.ChunkedArray) -> bool:
     if pa.types.is_boolean(values.type):
         return False  # booleans are never dictionary-encoded
     # Unique columns (ids, timestamps, free text, JSON) are the common case, and are told apart on
-    # a tenth of the sample at scattered positions: no repeat among those, no dictionary. The whole sample's
-    # distinct values, kept to count them, would take far more memory where values are long (14 MiB
-    # for 20,000 JSON documents, at the moment the export holds the most). Any repeat, and the whole
-    # sample decides: a tenth of it would make a label column of some thousands of values look
-    # mostly distinct.
+    # a tenth of the sample at scattered positions: no repeat among those, no dictionary. Counting
+    # the whole sample's distinct values takes far more memory where values are long (14 MiB for
+    # 20,000 JSON documents, at the moment the export holds the most). Any repeat, and the whole
+    # sample decides: in a tenth of it, a label column of some thousands of values looks mostly
+    # distinct.
     spread = _spread(values)
     if _present(spread) >= max(len(spread) // 2, 1) and _distinct(spread) == _present(spread):
         return False
