@@ -6,8 +6,8 @@ dictionary until its page limit, then falls back to plain encoding with the dict
 One page limit for all columns is wrong for one or the other: 64 KiB made repeated labels fall
 back to plain, pyarrow's default 1 MiB made unique values carry a large dictionary
 (docs/client-pipeline.md, "Dictionary encoding, column by column"). So each leaf column is judged
-on a sample of the first row group written to the file, and gets a dictionary where few enough of
-the sampled values are distinct.
+on a sample of the first row group a writer writes, and gets a dictionary in every file of that
+writer where few enough of the sampled values are distinct.
 """
 
 from __future__ import annotations

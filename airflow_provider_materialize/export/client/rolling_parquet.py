@@ -96,6 +96,7 @@ class RollingParquetWriter:
         self._current: _OpenFile | None = None
         self._completing: tuple[Any, WrittenFile] | None = None  # finished, still being stored
         self._opened = 0
+        self._chosen_dictionary_columns: list[str] | None = None
         self.files: list[WrittenFile] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -193,13 +194,20 @@ class RollingParquetWriter:
             version="2.6",
             use_compliant_nested_type=False,
             write_statistics=False,
-            # Chosen per column from the rows about to become the file's first row group.
-            use_dictionary=dictionary_columns(pa.Table.from_batches(self._pending, schema=self.schema)),
+            use_dictionary=self._dictionary_columns(),
             # Encoding buffers come and go in varying sizes; malloc hands them back, while pyarrow's
             # default mimalloc pool kept more of them resident (docs/benchmarks.md).
             memory_pool=pa.system_memory_pool(),
         )
         self._current = _OpenFile(name=name, sink=sink, writer=writer)
+
+    def _dictionary_columns(self) -> list[str]:
+        """Chosen once, from the rows about to become the first file's first row group: later files
+        start while the previous one's upload completes, the moment this writer holds the most."""
+        if self._chosen_dictionary_columns is None:
+            sample = pa.Table.from_batches(self._pending, schema=self.schema)
+            self._chosen_dictionary_columns = dictionary_columns(sample)
+        return self._chosen_dictionary_columns
 
     def _finish_file(self) -> None:
         if self._current is None:

@@ -86,3 +86,31 @@ def test_the_written_file_has_dictionaries_on_the_chosen_leaves_only() -> None:
         if row_group.column(i).has_dictionary_page
     }
     assert with_dictionary == set(dictionary_columns(table))
+
+
+def test_the_first_files_choice_holds_for_the_later_files() -> None:
+    """Chosen once: a later file starts while the one before is still being uploaded."""
+    repeated = pa.table({"label": pa.array([f"label-{i % 40}" for i in range(ROWS)])})
+    unique = pa.table({"label": pa.array([f"unique-{i}" for i in range(ROWS)])})
+    finals: dict[str, bytes] = {}
+
+    class Sink(io.BytesIO):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def close(self) -> None:
+            finals[self.name] = self.getvalue()
+            super().close()
+
+    writer = RollingParquetWriter(
+        schema=repeated.schema, max_file_size=200_000, compression="snappy", open_sink=Sink
+    )
+    for table in (repeated, unique):
+        for batch in table.to_batches(max_chunksize=5_000):
+            writer.write(batch)
+    files = writer.close()
+    assert len(files) >= 2 and files[-1].rows <= unique.num_rows  # the last file: unique labels only
+    for written in files:
+        row_group = pq.ParquetFile(io.BytesIO(finals[written.name])).metadata.row_group(0)
+        assert row_group.column(0).has_dictionary_page, written.name
