@@ -66,10 +66,11 @@ def _repeats(values: pa.ChunkedArray) -> bool:
     # the whole sample's distinct values takes far more memory where values are long (14 MiB for
     # 20,000 JSON documents, at the moment the export holds the most). Any repeat, and the whole
     # sample decides: in a tenth of it, a label column of some thousands of values looks mostly
-    # distinct.
-    spread = _spread(values)
-    if _present(spread) >= max(len(spread) // 2, 1) and _distinct(spread) == _present(spread):
-        return False
+    # distinct. A sample no larger than the spread is counted once, whole.
+    if len(values) > SPREAD_VALUES:
+        spread = _spread(values)
+        if _present(spread) >= len(spread) // 2 and _distinct(spread) == _present(spread):
+            return False
     variable_width = any(check(values.type) for check in _VARIABLE_WIDTH)
     limit = MAX_DISTINCT_FRACTION_VARIABLE_WIDTH if variable_width else MAX_DISTINCT_FRACTION_FIXED_WIDTH
     return _distinct(values) <= limit * _present(values)
@@ -82,8 +83,6 @@ def _spread(values: pa.ChunkedArray) -> pa.ChunkedArray:
     every n-th value is distinct although the column repeats. The positions are 0, 1, 2, ... put
     through splitmix64's mixing steps (no ``numpy.random``: its import alone costs resident memory).
     """
-    if len(values) <= SPREAD_VALUES:
-        return values
     mixed = np.arange(1, SPREAD_VALUES + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
