@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from airflow_provider_materialize.sql.identifiers import quote_ident, quote_qualified_name
+from airflow_provider_materialize.sql.session import ServerFlavor
 
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _QUERY_START = re.compile(r"(\(\s*)*(select|with|values|table)\b", re.IGNORECASE)
@@ -71,17 +72,20 @@ def text_array_expression(column: str) -> str:
 _MAX_ARRAY_DIMENSIONS = 6
 
 
-def array_dimensions_expression(column: str) -> str:
+def array_dimensions_expression(column: str, flavor: ServerFlavor = ServerFlavor.MATERIALIZE) -> str:
     """Number of dimensions of an array column, 0 for empty (and NULL) arrays.
 
     The binary reader flattens multi-dimensional arrays, so the count travels beside them.
-    Materialize has no ``array_ndims`` (src/sql/src/func.rs); ``array_length(a, n)``, which both
-    servers have, is NULL for every dimension ``n`` the array does not have (Materialize's
-    ``array_length`` in src/expr/src/scalar/func.rs returns NULL when ``n`` is past the array's
-    dimensions). Most arrays have one dimension (or none), which two calls settle; only the others
-    pay for counting every dimension (what the calls cost PostgreSQL: docs/client-pipeline.md).
+    PostgreSQL counts them with one call, ``array_ndims`` (NULL for an empty array). Materialize
+    has no ``array_ndims`` (src/sql/src/func.rs); ``array_length(a, n)``, which both servers have,
+    is NULL for every dimension ``n`` the array does not have (Materialize's ``array_length`` in
+    src/expr/src/scalar/func.rs returns NULL when ``n`` is past the array's dimensions). Most arrays
+    have one dimension (or none), which two calls settle; only the others pay for counting every
+    dimension (what each form costs PostgreSQL: docs/client-pipeline.md).
     """
     name = quote_ident(column)
+    if flavor is ServerFlavor.POSTGRES:
+        return f"coalesce(array_ndims({name}), 0)"
     counted = " + ".join(
         f"(array_length({name}, {n}) IS NOT NULL)::int4" for n in range(1, _MAX_ARRAY_DIMENSIONS + 1)
     )

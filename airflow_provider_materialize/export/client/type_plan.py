@@ -32,6 +32,7 @@ from airflow_provider_materialize.export.client.type_mapping import (
 )
 from airflow_provider_materialize.export.describe import NESTED_TYPES, DescribedColumn
 from airflow_provider_materialize.sql import (
+    ServerFlavor,
     array_dimensions_expression,
     quote_ident,
     text_array_expression,
@@ -140,16 +141,23 @@ def unique_names(names: list[str]) -> list[str]:
     return result
 
 
-def plan_export(columns: list[DescribedColumn], *, type_metadata: bool = True) -> ExportPlan:
+def plan_export(
+    columns: list[DescribedColumn],
+    *,
+    flavor: ServerFlavor = ServerFlavor.MATERIALIZE,
+    type_metadata: bool = True,
+) -> ExportPlan:
     """Decide the output schema; fail naming every column whose type cannot be written.
 
+    :param flavor: The server the rows are read from: the read expressions may differ (never the
+        schema).
     :param type_metadata: False to write the files without the ``materialize.v1.*`` field metadata.
     """
     names = unique_names([column.name for column in columns])
     plans: list[ColumnPlan] = []
     unsupported: list[str] = []
     for position, (name, column) in enumerate(zip(names, columns, strict=True)):
-        plan = _plan_column(name, f"c{position}", column)
+        plan = _plan_column(name, f"c{position}", column, flavor)
         if plan is None:
             unsupported.append(f"{column.name} ({column.shown_type})")
         else:
@@ -167,7 +175,7 @@ def plan_export(columns: list[DescribedColumn], *, type_metadata: bool = True) -
     return ExportPlan(plans, type_metadata)
 
 
-def _plan_column(name: str, alias: str, column: DescribedColumn) -> ColumnPlan | None:
+def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
     # A column Materialize knows is NOT NULL is written as a required field (builder.rs desc_to_schema)
     nullable = not column.not_null
     if column.type_name in NESTED_TYPES:
@@ -197,7 +205,7 @@ def _plan_column(name: str, alias: str, column: DescribedColumn) -> ColumnPlan |
                 nullable=nullable,
                 metadata=mz_metadata("array"),
             ),
-            select_expressions=(items_expression, array_dimensions_expression(alias)),
+            select_expressions=(items_expression, array_dimensions_expression(alias, flavor)),
             read_types=(pa.list_(read_type(mapping)), pa.int32()),
             convert=array_converter(items_field, dims_field, convert_element),
         )

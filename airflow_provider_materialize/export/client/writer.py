@@ -128,7 +128,9 @@ class ClientWriter:
         self._flavor, columns = describe_columns(
             self.mz_hook, self.request.select, self.request.source_relation
         )
-        plan = self._plan = plan_export(columns, type_metadata=self.request.field_metadata == "materialize")
+        plan = self._plan = plan_export(
+            columns, flavor=self._flavor, type_metadata=self.request.field_metadata == "materialize"
+        )
         reader = self._reader = with_read_connections(
             choose_reader(self.request.reader, self.mz_hook),
             connections=self.request.read_connections,

@@ -1,11 +1,11 @@
-"""The array dimension expression against PostgreSQL's own ``array_ndims``, on every dimension count."""
+"""Each server's array dimension expression against PostgreSQL's ``array_ndims``, on every count."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
 
-from airflow_provider_materialize.sql import array_dimensions_expression
+from airflow_provider_materialize.sql import ServerFlavor, array_dimensions_expression
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +24,11 @@ ARRAYS = [
 ]
 
 
-def test_dimensions_match_array_ndims(postgres) -> None:
+@pytest.mark.parametrize("flavor", list(ServerFlavor))
+def test_dimensions_match_array_ndims(postgres, flavor: ServerFlavor) -> None:
     with psycopg.connect(postgres.uri) as conn:
         for value in ARRAYS:
-            dimensions = array_dimensions_expression("a")
+            dimensions = array_dimensions_expression("a", flavor)
             query = f"SELECT {dimensions}, coalesce(array_ndims(a), 0) FROM (SELECT {value} AS a) AS t"
             ours, expected = conn.execute(query).fetchone()  # type: ignore[misc]
             assert ours == expected, value

@@ -15,6 +15,7 @@ from airflow_provider_materialize.export.client.type_plan import (
     unique_names,
 )
 from airflow_provider_materialize.export.describe import DescribedColumn
+from airflow_provider_materialize.sql import ServerFlavor
 
 
 def _numeric_typmod(precision: int, scale: int) -> int:
@@ -88,6 +89,15 @@ def test_arrays_are_structs_of_items_and_dimensions() -> None:
         None,
         {"items": [], "dimensions": 0},
     ]
+
+
+def test_postgresql_counts_array_dimensions_with_one_call() -> None:
+    column = DescribedColumn("a", "_int4", element_type_name="int4")
+    on_postgres = plan_export([column], flavor=ServerFlavor.POSTGRES)
+    assert on_postgres.select_list == ['"c0"', 'coalesce(array_ndims("c0"), 0)']
+    on_materialize = plan_export([column], flavor=ServerFlavor.MATERIALIZE)
+    assert on_postgres.schema == on_materialize.schema
+    assert "array_ndims" not in on_materialize.select_list[1]
 
 
 def test_every_unsupported_column_is_named_with_a_fix() -> None:
