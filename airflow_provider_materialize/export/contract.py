@@ -77,21 +77,39 @@ class ModeWriter(Protocol):
         """Release what ``prepare`` holds (a read in progress); safe to call more than once."""
 
 
-def run_export(request: ExportRequest, writer: ModeWriter, s3_hook: S3Hook) -> ExportResult:
-    """Run one export into ``request.folder`` following the output contract."""
+def run_export(
+    request: ExportRequest,
+    writer: ModeWriter,
+    s3_hook: S3Hook,
+    *,
+    on_prepared: Callable[[], None] | None = None,
+) -> ExportResult:
+    """Run one export into ``request.folder`` following the output contract.
+
+    :param on_prepared: Called once the writer is prepared, before the folder is touched. In client
+        mode the rows are already arriving then, so what it does (the operator creates its S3 client
+        there) overlaps with the server's work.
+    """
     started = time.monotonic()
     folder = OutputFolder(s3_hook, request.folder)
     claim = FolderClaim(folder, request.identity)
     try:
-        return _run(request, writer, folder, claim, started)
+        return _run(request, writer, folder, claim, started, on_prepared)
     finally:
         writer.close()
 
 
 def _run(
-    request: ExportRequest, writer: ModeWriter, folder: OutputFolder, claim: FolderClaim, started: float
+    request: ExportRequest,
+    writer: ModeWriter,
+    folder: OutputFolder,
+    claim: FolderClaim,
+    started: float,
+    on_prepared: Callable[[], None] | None,
 ) -> ExportResult:
     writer.prepare(folder)
+    if on_prepared is not None:
+        on_prepared()
     takeover = claim.inspect(request.overwrite)
     if writer.marks_folder_first:
         claim.claim(takeover)

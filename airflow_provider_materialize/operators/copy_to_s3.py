@@ -199,15 +199,20 @@ class MaterializeCopyToS3Operator(BaseOperator):
             extra_args=request.s3_extra_args,
             transfer_config_args={**DEFAULT_TRANSFER_CONFIG, **request.s3_transfer_config},
         )
-        S3ExportFolderLink.persist(
-            operator=self,
-            region_name=s3_hook.conn_region_name,
-            aws_partition=s3_hook.conn_partition,
-            bucket=request.folder.bucket,
-            prefix=request.folder.prefix,
-        )
+
+        def persist_link() -> None:
+            # The partition comes from the boto3 client, whose creation (botocore's service model)
+            # costs more than the link: once the export is prepared, rows arrive meanwhile.
+            S3ExportFolderLink.persist(
+                operator=self,
+                region_name=s3_hook.conn_region_name,
+                aws_partition=s3_hook.conn_partition,
+                bucket=request.folder.bucket,
+                prefix=request.folder.prefix,
+            )
+
         self._writer = _writer_for(request, mz_hook, s3_hook)
-        self._result = run_export(request, self._writer, s3_hook)
+        self._result = run_export(request, self._writer, s3_hook, on_prepared=persist_link)
         stats = self._result.as_xcom()
         emit_folder_event(context, self._outlet, stats)
         return stats

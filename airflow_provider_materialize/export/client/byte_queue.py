@@ -32,6 +32,17 @@ class ByteBoundedQueue:
     def held_bytes(self) -> int:
         return self._held
 
+    def bound(self, max_bytes: int) -> None:
+        """Change the bound; after a lowering, ``put`` waits until the queue has drained below it.
+
+        The peaks start again from what the queue holds now, so they describe the new bound.
+        """
+        with self._changed:
+            self.max_bytes = max_bytes
+            self.peak_bytes = self._held
+            self.peak_items = len(self._items)
+            self._changed.notify_all()
+
     def put(self, item: Any, size: int, timeout: float | None = None, *, force: bool = False) -> bool:
         """Add ``item`` of ``size`` bytes once there is room; False if ``timeout`` passed first.
 

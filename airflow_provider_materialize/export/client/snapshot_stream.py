@@ -12,6 +12,10 @@ from airflow_provider_materialize.export.client.byte_queue import ByteBoundedQue
 
 # About two of the reader's 4 MiB batches: enough to keep the reader busy while a batch is converted.
 QUEUED_BYTES = 8 * 1024 * 1024
+# Until the batches are first iterated (while the export claims its folder and sets up its S3
+# client), the reader may run further ahead: what it reads then is no more than one row group
+# gathers later, and nothing else is held yet.
+READ_AHEAD_BYTES = 32 * 1024 * 1024
 _END = object()
 
 
@@ -23,10 +27,18 @@ class SnapshotStream:
 
     :param batches: The reader's batches (closed, when it has ``close``, once the stream ends).
     :param max_bytes: Bytes of batches the queue may hold (one batch alone may exceed it).
+    :param ahead_bytes: The bound until the batches are first iterated.
     """
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], *, max_bytes: int = QUEUED_BYTES) -> None:
-        self.queue = ByteBoundedQueue(max_bytes=max_bytes)
+    def __init__(
+        self,
+        batches: Iterator[pa.RecordBatch],
+        *,
+        max_bytes: int = QUEUED_BYTES,
+        ahead_bytes: int = READ_AHEAD_BYTES,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.queue = ByteBoundedQueue(max_bytes=max(ahead_bytes, max_bytes))
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._produce, args=(batches,), name="snapshot-reader", daemon=True
@@ -60,6 +72,7 @@ class SnapshotStream:
         return item
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        self.queue.bound(self.max_bytes)
         item, self._first = self._first, _END
         while item is not _END:
             yield item

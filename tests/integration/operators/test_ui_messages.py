@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.dag_runs import load_dag, migrate_airflow_db
 from tests.support.operator_run import run_operator
+from tests.support.s3_objects import list_keys
 from tests.support.sample_data import SAMPLE_SQL
 from tests.support.servers import TEST_DAGS
 
@@ -27,6 +28,11 @@ LINK_KEY = "_link_S3ExportFolderLink"
 def airflow_db(postgres) -> None:
     postgres.execute(SAMPLE_SQL)
     postgres.execute('CREATE TABLE IF NOT EXISTS "MixedCase" AS SELECT 1 AS id')
+    # Streams ~300,000 rows (several batches), then fails with "division by zero" while being read.
+    postgres.execute(
+        "CREATE OR REPLACE VIEW fails_halfway AS SELECT i AS id, md5(i::text) || md5((i + 1)::text) AS h, "
+        "CASE WHEN i < 300000 THEN 1 ELSE 1 / (i - i) END AS boom FROM generate_series(1, 400000) AS i"
+    )
     migrate_airflow_db()
 
 
@@ -49,6 +55,15 @@ def test_a_run_stores_the_link_once_as_the_console_url(airflow_db, s3, bucket) -
     assert xcoms[LINK_KEY] == (
         f"https://console.aws.amazon.com/s3/buckets/{bucket}?region=us-east-1&prefix=ui/ok/"
     )
+
+
+def test_an_export_that_fails_while_writing_keeps_its_link(airflow_db, s3, bucket) -> None:
+    state, xcoms = run_dag(s3_uri=f"s3://{bucket}/ui/halfway/", source="public.fails_halfway")
+    assert state == "failed"
+    assert xcoms[LINK_KEY] == (
+        f"https://console.aws.amazon.com/s3/buckets/{bucket}?region=us-east-1&prefix=ui/halfway/"
+    )
+    assert "ui/halfway/_INCOMPLETE" in list_keys(s3, bucket, "ui/halfway/")  # it failed while writing
 
 
 def test_an_early_failure_has_no_link_and_logs_no_xcom_error(airflow_db, bucket, capfd) -> None:
