@@ -175,7 +175,10 @@ def run_shape(
         drop_tables(generated.values(), lambda sql: _execute(uri, sql))
     merged = median_rows(runs)
     by_name = {row["name"]: row for row in merged}
-    scaled = [by_name[f"{tables[size]}-operator_adbc"] for size in scaling]
+    scaled = [
+        figures.with_raw_copy(by_name[f"{tables[n]}-operator_adbc"], by_name.get(f"{tables[n]}-raw_copy"))
+        for n in scaling
+    ]
     comparison = [row for row in merged if row["rows"] in (rows, small_rows)]
     order = {mode: index for index, mode in enumerate(figures.LABELS)}
     comparison.sort(key=lambda row: (-row["rows"], order[row["mode"]]))

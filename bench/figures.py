@@ -83,3 +83,10 @@ def rss_growth(scaling: list[dict[str, Any]]) -> float | None:
     if len(scaling) < 2:
         return None
     return scaling[-1]["peak_rss_mib"] / scaling[0]["peak_rss_mib"] - 1
+
+
+def with_raw_copy(b: dict[str, Any], a: dict[str, Any] | None) -> dict[str, Any]:
+    """(b)'s scaling row with (a)'s time on the same table and (b)'s rows/s as a fraction of (a)'s."""
+    if a is None or "failed" in a:
+        return b
+    return {**b, "raw_copy_seconds": a["operation_seconds"], "of_raw_copy": ratio(b, a)}

@@ -2,7 +2,7 @@
 
 Per shape: the repeated rounds on its table, (a), (b) and DuckDB interleaved; (a-psql) once (and
 (b-csv) on the mixed table); then, on the shape's smaller table, (b), (c) and dlt once each; for the
-mixed shape, (b) at the scaling sizes. Each export is checked and removed from S3 as soon as its
+mixed shape, (a) and (b) at the scaling sizes. Each export is checked and removed from S3 as soon as its
 child ends (``result_row``), before the next child starts.
 """
 
@@ -84,10 +84,12 @@ def shape_measurements(
         if mode != "operator_csv" or kind in CSV_SHAPES
     ]
     planned += [measurement(context, kind, tables[small_rows], small_rows, mode) for mode in SMALL_MODES]
+    # The scaling sizes: (a) beside (b), so each size has its own ratio to the raw COPY.
     planned += [
-        measurement(context, kind, tables[size], size, "operator_adbc")
+        measurement(context, kind, tables[size], size, mode)
         for size in scaling
-        if size not in (rows, small_rows)
+        for mode in ("raw_copy", "operator_adbc")
+        if size != rows and (mode == "raw_copy" or size != small_rows)
     ]
     return planned
 

@@ -139,6 +139,8 @@ def scaling_table(results: list[dict[str, Any]]) -> Table:
     headers = [
         "rows",
         "op s",
+        "(a) op s",
+        "of (a)",
         "rows/s",
         "files",
         "min MB*",
@@ -150,6 +152,8 @@ def scaling_table(results: list[dict[str, Any]]) -> Table:
         [
             f"{r['rows']:,}",
             f"{r['operation_seconds']:.1f}",
+            f"{r['raw_copy_seconds']:.1f}" if "raw_copy_seconds" in r else "",
+            _pct(r.get("of_raw_copy")),
             f"{r['rows_per_second']:,.0f}",
             str(r["files"]),
             _mb(min(r["file_bytes"][:-1] or r["file_bytes"]), 2),

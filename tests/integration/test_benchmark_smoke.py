@@ -51,6 +51,8 @@ def test_smoke_benchmark_runs_every_shape_and_peer_and_checks_the_output(tmp_pat
         assert on_small == set(SMALL_MODES), shape
         assert {"b/a", "b/duckdb", "b/dlt"} <= set(document["ratios"][shape]), shape
     assert [r["rows"] for r in document["scaling"]] == SMOKE["scaling"]
+    # Each scaling size has the raw COPY's time beside (b)'s, and its ratio
+    assert all(r["raw_copy_seconds"] > 0 and r["of_raw_copy"] > 0 for r in document["scaling"])
 
     failed = [(r["kind"], r["mode"]) for r in document["results"] if "failed" in r]
     # SqlToS3Operator cannot write bytea (pandas decodes it as UTF-8): a finding the report records.
