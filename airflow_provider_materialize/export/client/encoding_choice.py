@@ -69,7 +69,8 @@ def _repeats(values: pa.ChunkedArray) -> bool:
     # distinct. A sample no larger than the spread is counted once, whole.
     if len(values) > SPREAD_VALUES:
         spread = _spread(values)
-        if _present(spread) >= len(spread) // 2 and _distinct(spread) == _present(spread):
+        present = _present(spread)
+        if present >= len(spread) // 2 and _distinct(spread) == present:
             return False
     variable_width = any(check(values.type) for check in _VARIABLE_WIDTH)
     limit = MAX_DISTINCT_FRACTION_VARIABLE_WIDTH if variable_width else MAX_DISTINCT_FRACTION_FIXED_WIDTH

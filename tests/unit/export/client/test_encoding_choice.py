@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -57,43 +58,8 @@ def test_an_empty_sample_keeps_dictionaries_everywhere_but_booleans() -> None:
     assert "id" in dictionary_columns(empty)
 
 
-def test_the_written_file_has_dictionaries_on_the_chosen_leaves_only() -> None:
-    """The paths are the ones pyarrow writes (non-compliant nesting), or no column would get one."""
-    table = _table()
-    sinks: dict[str, io.BytesIO] = {}
-    finals: dict[str, bytes] = {}
-
-    class Sink(io.BytesIO):
-        def close(self) -> None:
-            finals[name] = self.getvalue()
-            super().close()
-
-    def open_sink(file_name: str) -> io.BytesIO:
-        nonlocal name
-        name = file_name
-        sinks[file_name] = Sink()
-        return sinks[file_name]
-
-    name = ""
-    writer = RollingParquetWriter(
-        schema=table.schema, max_file_size=64 * 1024**2, compression="snappy", open_sink=open_sink
-    )
-    for batch in table.to_batches(max_chunksize=7_000):
-        writer.write(batch)
-    (written,) = writer.close()
-    row_group = pq.ParquetFile(io.BytesIO(finals[written.name])).metadata.row_group(0)
-    with_dictionary = {
-        row_group.column(i).path_in_schema
-        for i in range(row_group.num_columns)
-        if row_group.column(i).has_dictionary_page
-    }
-    assert with_dictionary == set(dictionary_columns(table))
-
-
-def test_the_first_files_choice_holds_for_the_later_files() -> None:
-    """Chosen once: a later file starts while the one before is still being uploaded."""
-    repeated = pa.table({"label": pa.array([f"label-{i % 40}" for i in range(ROWS)])})
-    unique = pa.table({"label": pa.array([f"unique-{i}" for i in range(ROWS)])})
+def _write(tables: list[pa.Table], *, max_file_size: int, batch_rows: int) -> list[tuple[Any, Any]]:
+    """Write ``tables`` through one ``RollingParquetWriter`` into memory: each file and its footer."""
     finals: dict[str, bytes] = {}
 
     class Sink(io.BytesIO):
@@ -106,25 +72,45 @@ def test_the_first_files_choice_holds_for_the_later_files() -> None:
             super().close()
 
     writer = RollingParquetWriter(
-        schema=repeated.schema, max_file_size=200_000, compression="snappy", open_sink=Sink
+        schema=tables[0].schema, max_file_size=max_file_size, compression="snappy", open_sink=Sink
     )
-    for table in (repeated, unique):
-        for batch in table.to_batches(max_chunksize=5_000):
+    for table in tables:
+        for batch in table.to_batches(max_chunksize=batch_rows):
             writer.write(batch)
     files = writer.close()
-    assert len(files) >= 2 and files[-1].rows <= unique.num_rows  # the last file: unique labels only
-    for written in files:
-        row_group = pq.ParquetFile(io.BytesIO(finals[written.name])).metadata.row_group(0)
-        assert row_group.column(0).has_dictionary_page, written.name
+    return [(written, pq.ParquetFile(io.BytesIO(finals[written.name])).metadata) for written in files]
+
+
+def test_the_written_file_has_dictionaries_on_the_chosen_leaves_only() -> None:
+    """The paths are the ones pyarrow writes (non-compliant nesting), or no column would get one."""
+    table = _table()
+    ((_, metadata),) = _write([table], max_file_size=64 * 1024**2, batch_rows=7_000)
+    row_group = metadata.row_group(0)
+    with_dictionary = {
+        row_group.column(i).path_in_schema
+        for i in range(row_group.num_columns)
+        if row_group.column(i).has_dictionary_page
+    }
+    assert with_dictionary == set(dictionary_columns(table))
+
+
+def test_the_first_files_choice_holds_for_the_later_files() -> None:
+    """Chosen once: a later file starts while the one before is still being uploaded."""
+    repeated = pa.table({"label": pa.array([f"label-{i % 40}" for i in range(ROWS)])})
+    unique = pa.table({"label": pa.array([f"unique-{i}" for i in range(ROWS)])})
+    files = _write([repeated, unique], max_file_size=200_000, batch_rows=5_000)
+    assert len(files) >= 2 and files[-1][0].rows <= unique.num_rows  # the last file: unique labels only
+    for written, metadata in files:
+        assert metadata.row_group(0).column(0).has_dictionary_page, written.name
 
 
 def test_choosing_imports_neither_pandas_nor_numpy_random() -> None:
     # Both cost an export resident memory at its busiest moment (docs/client-pipeline.md). Checked
     # in a fresh interpreter, which gets the sample as Arrow IPC: building it from Python lists there
     # would import pandas itself (pa.array looks for pandas objects).
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, _table().schema) as stream:
-        stream.write_table(_table())
+    table, sink = _table(), io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
     script = (
         "import sys, pyarrow as pa\n"
         "from airflow_provider_materialize.export.client.encoding_choice import dictionary_columns\n"
