@@ -182,8 +182,14 @@ def airflow_constraints(uv: str, airflow: str, target: Path) -> Path:
     extra = EXTRA_CONSTRAINTS.get(airflow.rsplit(".", 1)[0], ())
     requirements = "\n".join((f"apache-airflow-core=={airflow}", *extra))
     resolved = run(
-        uv, *compile_, "--exclude-newer", AIRFLOW_RELEASES[airflow], input=requirements,
-        capture_output=True, text=True, check=True,
+        uv,
+        *compile_,
+        "--exclude-newer",
+        AIRFLOW_RELEASES[airflow],
+        input=requirements,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     pins = {
         name: version

@@ -74,6 +74,7 @@ def ensure_postgres() -> None:
 def test(pytest_args: list[str]) -> int:
     checks = [
         (PYTHON, "-m", "ruff", "check", "."),
+        (PYTHON, "-m", "ruff", "format", "--check", "."),
         (PYTHON, "-m", "mypy"),
     ]
     for check in checks:

@@ -146,7 +146,7 @@ def build_request(arguments: ExportArguments, identity: RunIdentity) -> ExportRe
         overwrite=bool(arguments.overwrite),
         progress_interval_seconds=float(arguments.progress_interval),
         compression=compression,
-        reader=arguments.reader,
+        reader=check_choice("reader", arguments.reader, READERS),
         s3_extra_args=dict(arguments.s3_extra_args or {}),
         s3_transfer_config=dict(arguments.s3_transfer_config or {}),
         aws_connection=aws_connection,

@@ -44,6 +44,12 @@ def test_a_client_request_holds_the_normalised_values() -> None:
     assert request.cluster is None and request.identity == IDENTITY
 
 
+@pytest.mark.parametrize(("given", "stored"), [("CSV", "csv"), ("Adbc", "adbc"), ("AUTO", "auto")])
+def test_the_reader_is_stored_in_lower_case(given: str, stored: str) -> None:
+    # choose_reader compares the stored name: "CSV" kept as given read through ADBC instead.
+    assert client(reader=given).reader == stored
+
+
 @pytest.mark.parametrize(
     ("given", "message"),
     [
