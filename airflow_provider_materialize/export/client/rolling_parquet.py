@@ -6,8 +6,9 @@ that the file stays within ``max_file_size``; when the file is (nearly) full, th
 Row groups target a sixteenth of the file size, so an estimate that is off by half for one group
 moves the file size by about 3%: files stay under 110% of the limit and, except the last, above
 90% of it. A row group is also cut when the batches waiting for it hold ``MAX_PENDING_BYTES`` of
-Arrow data: well-compressed data (free text, repeated values) would otherwise keep several times a
-sixteenth of the file in memory before its group is written.
+Arrow data (two of the reader's batches): well-compressed data (free text, repeated values) would
+otherwise keep several times a sixteenth of the file in memory before its group is written, and
+the worker's peak memory would follow how well the data compresses (docs/client-pipeline.md).
 
 A sink may offer ``finish()``: then a full file's last bytes are sent and the next file starts while
 the store completes the previous one (S3 assembles a multipart upload only after its last part). The
@@ -28,7 +29,7 @@ from airflow_provider_materialize.export.client.encoding_choice import dictionar
 from airflow_provider_materialize.export.result import WrittenFile
 
 _ROW_GROUPS_PER_FILE = 16
-MAX_PENDING_BYTES = 32 * 1024 * 1024
+MAX_PENDING_BYTES = 8 * 1024 * 1024
 _FULL_FRACTION = 0.97
 _FOOTER_RESERVE = 64 * 1024
 
