@@ -72,7 +72,7 @@ def text_array_expression(column: str) -> str:
 _MAX_ARRAY_DIMENSIONS = 6
 
 
-def array_dimensions_expression(column: str, flavor: ServerFlavor = ServerFlavor.MATERIALIZE) -> str:
+def array_dimensions_expression(column: str, flavor: ServerFlavor) -> str:
     """Number of dimensions of an array column, 0 for empty (and NULL) arrays.
 
     The binary reader flattens multi-dimensional arrays, so the count travels beside them.
