@@ -37,10 +37,13 @@ from airflow_provider_materialize.sql.native import (
     validate_connection_sql,
 )
 from airflow_provider_materialize.sql.queries import (
+    ARRAYS_PER_PACKED_DIMENSIONS,
+    DIMENSION_BITS,
     array_dimensions_expression,
     copy_csv_to_stdout_sql,
     has_top_level_order_by,
     normalise_query,
+    packed_dimensions_expression,
     source_select,
     text_array_expression,
     text_expression,
@@ -66,8 +69,10 @@ from airflow_provider_materialize.sql.session import (
 )
 
 __all__ = [
+    "ARRAYS_PER_PACKED_DIMENSIONS",
     "CSV_SESSION_SQL",
     "DETECT_MATERIALIZE_SQL",
+    "DIMENSION_BITS",
     "MATERIALIZE_DEFAULT_DATABASE",
     "MATERIALIZE_DEFAULT_PORT",
     "MATERIALIZE_DEFAULT_USER",
@@ -94,6 +99,7 @@ __all__ = [
     "nested_elements_sql",
     "normalise_query",
     "not_null_columns_sql",
+    "packed_dimensions_expression",
     "page_range_select",
     "parse_qualified_name",
     "quote_ident",

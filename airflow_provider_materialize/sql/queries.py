@@ -95,6 +95,28 @@ def array_dimensions_expression(column: str, flavor: ServerFlavor) -> str:
     )
 
 
+# Three bits hold a dimension count (0 to 6); ten counts fit in one integer (30 bits), so the
+# read's select list carries one packed value per ten array columns instead of one per column.
+DIMENSION_BITS = 3
+ARRAYS_PER_PACKED_DIMENSIONS = 10
+
+
+def packed_dimensions_expression(columns: list[str], flavor: ServerFlavor) -> str:
+    """The dimension counts of up to ten array columns in one integer, three bits each.
+
+    The first column's count is in the lowest bits. One extra field per row instead of one per
+    array column: in PostgreSQL's binary COPY each field costs about as much as the counting itself
+    (docs/client-pipeline.md, "Array dimensions").
+    """
+    if not 1 <= len(columns) <= ARRAYS_PER_PACKED_DIMENSIONS:
+        raise ValueError(f"1 to {ARRAYS_PER_PACKED_DIMENSIONS} array columns per value, not {len(columns)}")
+    terms = [
+        array_dimensions_expression(column, flavor) + (f" * {1 << (DIMENSION_BITS * k)}" if k else "")
+        for k, column in enumerate(columns)
+    ]
+    return " + ".join(terms)
+
+
 def copy_csv_to_stdout_sql(select: str) -> str:
     """Stream a SELECT's rows as CSV (Materialize accepts COPY of a query, not of a bare name)."""
     return f"COPY ({select}) TO STDOUT (FORMAT csv)"

@@ -22,6 +22,7 @@ from airflow_provider_materialize.export.client.conversions import (
 )
 from airflow_provider_materialize.export.describe import DescribedColumn
 from airflow_provider_materialize.export.result import MATERIALIZE_TYPE_KEY
+from airflow_provider_materialize.sql import DIMENSION_BITS
 
 UNCONSTRAINED_NUMERIC_SCALE = 10
 DECIMAL_PRECISION = 38
@@ -118,6 +119,23 @@ def scalar_converter(mapping: ScalarMapping, column: str) -> Callable[[pa.Array]
     return convert
 
 
+def _int32_scalar(value: int) -> pa.Scalar:
+    """An int32 scalar built from a buffer: ``pa.scalar()`` (and a plain int passed to a compute
+    function) imports pandas where it is installed, which costs the worker memory for nothing."""
+    buffer = pa.py_buffer(value.to_bytes(4, "little", signed=True))
+    return pa.Array.from_buffers(pa.int32(), 1, [None, buffer])[0]
+
+
+_DIMENSION_MASK = _int32_scalar((1 << DIMENSION_BITS) - 1)
+
+
+def unpack_dimensions(packed: pa.Array, position: int) -> pa.Array:
+    """One array column's dimension counts out of the packed values the read selects (``sql``'s
+    ``packed_dimensions_expression``: three bits per column, the first lowest)."""
+    shifted = pc.shift_right(packed, _int32_scalar(DIMENSION_BITS * position)) if position else packed
+    return pc.cast(pc.bit_wise_and(shifted, _DIMENSION_MASK), pa.uint8())
+
+
 def array_converter(
     items_field: pa.Field, dims_field: pa.Field, convert_element: Callable[[pa.Array], pa.Array]
 ) -> Callable[[pa.Array, pa.Array], pa.Array]:
@@ -130,9 +148,8 @@ def array_converter(
         values = convert_element(items.values)
         # Null arrays are carried by the struct's validity; the non-nullable items stay plain lists.
         lists = pa.ListArray.from_arrays(items.offsets, values, type=items_field.type)
-        dims = pc.cast(dimensions, pa.uint8())
         return pa.StructArray.from_arrays(
-            [lists, dims], fields=[items_field, dims_field], mask=items.is_null()
+            [lists, dimensions], fields=[items_field, dims_field], mask=items.is_null()
         )
 
     return convert  # type: ignore[return-value]

@@ -9,7 +9,7 @@ and conversions are in :mod:`type_mapping`, list and map decoding in :mod:`neste
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import pyarrow as pa
@@ -29,11 +29,13 @@ from airflow_provider_materialize.export.client.type_mapping import (
     read_type,
     scalar_converter,
     scalar_mapping,
+    unpack_dimensions,
 )
 from airflow_provider_materialize.export.describe import NESTED_TYPES, DescribedColumn
 from airflow_provider_materialize.sql import (
+    ARRAYS_PER_PACKED_DIMENSIONS,
     ServerFlavor,
-    array_dimensions_expression,
+    packed_dimensions_expression,
     quote_ident,
     text_array_expression,
     text_expression,
@@ -54,6 +56,9 @@ class ColumnPlan:
     select_expressions: tuple[str, ...]  # what the reader selects, over the aliased subquery column
     read_types: tuple[pa.DataType, ...]  # the Arrow type each select expression arrives as
     convert: Callable[..., pa.Array]  # read arrays (one per select expression) -> output array
+    # Arrays: which packed dimension value holds this column's count, and at which position; convert
+    # then takes the unpacked counts after its own read arrays.
+    dimensions: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class ExportPlan:
 
     columns: list[ColumnPlan]
     type_metadata: bool = True  # False: the files' schema has no materialize.v1.* names (field_metadata=)
+    # Read after the columns' own expressions: the array columns' dimension counts, ten per value.
+    packed_dimensions: tuple[str, ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
@@ -79,11 +86,13 @@ class ExportPlan:
 
     @property
     def read_types(self) -> list[pa.DataType]:
-        return [read_type for column in self.columns for read_type in column.read_types]
+        own = [read_type for column in self.columns for read_type in column.read_types]
+        return own + [pa.int32()] * len(self.packed_dimensions)
 
     @property
     def select_list(self) -> list[str]:
-        return [expression for column in self.columns for expression in column.select_expressions]
+        own = [expression for column in self.columns for expression in column.select_expressions]
+        return own + list(self.packed_dimensions)
 
     @cached_property
     def _read_width(self) -> int:
@@ -98,10 +107,15 @@ class ExportPlan:
                 f"the server returned {batch.num_columns} columns where {expected} were expected; "
                 "did the source change during the export?"
             )
+        packed = batch.columns[expected - len(self.packed_dimensions) :]
         arrays, position = [], 0
         for plan in self.columns:
             width = len(plan.select_expressions)
-            arrays.append(plan.convert(*batch.columns[position : position + width]))
+            read = batch.columns[position : position + width]
+            if plan.dimensions is not None:
+                group, slot = plan.dimensions
+                read = [*read, unpack_dimensions(packed[group], slot)]
+            arrays.append(plan.convert(*read))
             position += width
         return pa.RecordBatch.from_arrays(arrays, schema=self.file_schema)
 
@@ -155,12 +169,15 @@ def plan_export(
     """
     names = unique_names([column.name for column in columns])
     plans: list[ColumnPlan] = []
+    arrays: list[int] = []  # positions in plans of the array columns
     unsupported: list[str] = []
     for position, (name, column) in enumerate(zip(names, columns, strict=True)):
-        plan = _plan_column(name, f"c{position}", column, flavor)
+        plan = _plan_column(name, f"c{position}", column)
         if plan is None:
             unsupported.append(f"{column.name} ({column.shown_type})")
         else:
+            if _is_array(column):
+                arrays.append(len(plans))
             plans.append(plan)
     if unsupported:
         raise UnsupportedColumnsError(
@@ -172,15 +189,36 @@ def plan_export(
             "layered) and maps of boolean, integers, uint2/4/8, real, double, numeric, text, varchar, char, "
             "jsonb and mz_timestamp)"
         )
-    return ExportPlan(plans, type_metadata)
+    return _with_packed_dimensions(plans, arrays, type_metadata, flavor)
 
 
-def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerFlavor) -> ColumnPlan | None:
+def _is_array(column: DescribedColumn) -> bool:
+    return column.type_name not in NESTED_TYPES and column.element_type_name is not None
+
+
+def _with_packed_dimensions(
+    plans: list[ColumnPlan], arrays: list[int], type_metadata: bool, flavor: ServerFlavor
+) -> ExportPlan:
+    """Give each array column its place in the packed dimension counts (ten columns per value)."""
+    groups = [
+        arrays[start : start + ARRAYS_PER_PACKED_DIMENSIONS]
+        for start in range(0, len(arrays), ARRAYS_PER_PACKED_DIMENSIONS)
+    ]
+    for group_index, group in enumerate(groups):
+        for slot, index in enumerate(group):
+            plans[index] = replace(plans[index], dimensions=(group_index, slot))
+    packed = tuple(
+        packed_dimensions_expression([plans[index].alias for index in group], flavor) for group in groups
+    )
+    return ExportPlan(plans, type_metadata, packed)
+
+
+def _plan_column(name: str, alias: str, column: DescribedColumn) -> ColumnPlan | None:
     # A column Materialize knows is NOT NULL is written as a required field (builder.rs desc_to_schema)
     nullable = not column.not_null
     if column.type_name in NESTED_TYPES:
         return _nested_plan(name, alias, column, nullable)
-    if column.element_type_name is not None:
+    if column.element_type_name is not None:  # an array (_is_array)
         element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
         mapping = scalar_mapping(column.element_type_name, element)
         if mapping is None or column.element_type_name.startswith("_"):
@@ -205,8 +243,8 @@ def _plan_column(name: str, alias: str, column: DescribedColumn, flavor: ServerF
                 nullable=nullable,
                 metadata=mz_metadata("array"),
             ),
-            select_expressions=(items_expression, array_dimensions_expression(alias, flavor)),
-            read_types=(pa.list_(read_type(mapping)), pa.int32()),
+            select_expressions=(items_expression,),  # its dimension count is packed (plan_export)
+            read_types=(pa.list_(read_type(mapping)),),
             convert=array_converter(items_field, dims_field, convert_element),
         )
     mapping = scalar_mapping(column.type_name, column)

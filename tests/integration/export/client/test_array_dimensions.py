@@ -1,11 +1,18 @@
-"""Each server's array dimension expression against PostgreSQL's ``array_ndims``, on every count."""
+"""Each server's array dimension expression against PostgreSQL's ``array_ndims``, on every count,
+alone and packed ten columns to a value."""
 
 from __future__ import annotations
 
 import psycopg
+import pyarrow as pa
 import pytest
 
-from airflow_provider_materialize.sql import ServerFlavor, array_dimensions_expression
+from airflow_provider_materialize.export.client.type_mapping import unpack_dimensions
+from airflow_provider_materialize.sql import (
+    ServerFlavor,
+    array_dimensions_expression,
+    packed_dimensions_expression,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,3 +40,25 @@ def test_dimensions_match_array_ndims(postgres, flavor: ServerFlavor) -> None:
             ours, expected = conn.execute(query).fetchone()  # type: ignore[misc]
             assert ours == expected, value
     assert expected == 6  # the last one has the most dimensions either server allows
+
+
+@pytest.mark.parametrize("flavor", list(ServerFlavor))
+def test_packed_dimensions_unpack_to_array_ndims(postgres, flavor: ServerFlavor) -> None:
+    """Ten arrays of 0 to 6 dimensions (and NULL) in one value, each unpacked to its own count."""
+    values = ARRAYS[1:] + ARRAYS[:1]  # the six-dimensional one among the first ten, NULL last
+    names = [f"a{k}" for k in range(len(values))]
+    inner = ", ".join(f"{value} AS {name}" for value, name in zip(values, names, strict=True))
+    with psycopg.connect(postgres.uri) as conn:
+        for group in (names[:10], names[10:]):
+            packed = packed_dimensions_expression(group, flavor)
+            expected = ", ".join(f"coalesce(array_ndims({name}), 0)" for name in group)
+            row = conn.execute(f"SELECT {packed}, {expected} FROM (SELECT {inner}) AS t").fetchone()
+            assert row is not None
+            value = pa.array([row[0]], pa.int32())
+            unpacked = [unpack_dimensions(value, k)[0].as_py() for k in range(len(group))]
+            assert unpacked == list(row[1:]), group
+
+
+def test_more_than_ten_arrays_do_not_share_one_value() -> None:
+    with pytest.raises(ValueError, match="1 to 10 array columns"):
+        packed_dimensions_expression([f"a{k}" for k in range(11)], ServerFlavor.POSTGRES)
