@@ -52,7 +52,7 @@ from bench.tables import BULK_LOAD_SETTINGS, WARM_UP, create_tables, drop_tables
 from tests.support.benchmark_plan import CHILD_MODES, REPEATED_MODES, SMOKE  # noqa: E402
 
 # (b)'s memory series on the mixed table; 3M is the mixed shape's own table (its median run).
-FULL_SCALING = [1_000_000, 3_000_000, 20_000_000]
+FULL_SCALING = [1_000_000, 5_000_000, 20_000_000]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -42,13 +42,22 @@ class FakeTaskInstance:
         self.pushed[key] = value
 
 
+def build_operator(task_id: str = "export", **kwargs: Any) -> Any:
+    """The operator built from ``kwargs``, as parsing a DAG file builds it."""
+    from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
+
+    kwargs.setdefault("progress_interval", 0.0)
+    return MaterializeCopyToS3Operator(task_id=task_id, **kwargs)
+
+
+def execute_operator(operator: Any, try_number: int = 1, run_id: str = "manual__test") -> dict[str, Any]:
+    """Run a built operator's ``execute`` as try ``try_number`` of ``run_id``."""
+    ti = FakeTaskInstance(task_id=operator.task_id, try_number=try_number, run_id=run_id)
+    return operator.execute({"ti": ti})
+
+
 def run_operator(
     try_number: int = 1, task_id: str = "export", run_id: str = "manual__test", **kwargs: Any
 ) -> dict[str, Any]:
     """Build the operator from ``kwargs`` and run its ``execute`` as try ``try_number`` of ``run_id``."""
-    from airflow_provider_materialize.operators.copy_to_s3 import MaterializeCopyToS3Operator
-
-    kwargs.setdefault("progress_interval", 0.0)
-    operator = MaterializeCopyToS3Operator(task_id=task_id, **kwargs)
-    ti = FakeTaskInstance(task_id=task_id, try_number=try_number, run_id=run_id)
-    return operator.execute({"ti": ti})  # type: ignore[arg-type]
+    return execute_operator(build_operator(task_id, **kwargs), try_number, run_id)
