@@ -51,7 +51,7 @@ from bench.shapes import SHAPES, Shape  # noqa: E402
 from bench.tables import BULK_LOAD_SETTINGS, WARM_UP, create_tables, drop_tables  # noqa: E402
 from tests.support.benchmark_plan import CHILD_MODES, REPEATED_MODES, SMOKE  # noqa: E402
 
-# (b)'s memory series on the mixed table; 3M is the mixed shape's own table (its median run).
+# (b)'s memory series on the mixed table; 5M is the mixed shape's own table (its median run).
 FULL_SCALING = [1_000_000, 5_000_000, 20_000_000]
 
 

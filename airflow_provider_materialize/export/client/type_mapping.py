@@ -8,6 +8,7 @@ Materialize's COPY TO S3 writes (docs/reference.md's type mapping; Materialize's
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -122,7 +123,7 @@ def scalar_converter(mapping: ScalarMapping, column: str) -> Callable[[pa.Array]
 def _int32_scalar(value: int) -> pa.Scalar:
     """An int32 scalar built from a buffer: ``pa.scalar()`` (and a plain int passed to a compute
     function) imports pandas where it is installed, which costs the worker memory for nothing."""
-    buffer = pa.py_buffer(value.to_bytes(4, "little", signed=True))
+    buffer = pa.py_buffer(value.to_bytes(4, sys.byteorder, signed=True))
     return pa.Array.from_buffers(pa.int32(), 1, [None, buffer])[0]
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from airflow_provider_materialize.export.client.type_mapping import unpack_dimensions
 from airflow_provider_materialize.sql import (
+    ARRAYS_PER_PACKED_DIMENSIONS,
+    DIMENSION_BITS,
     ServerFlavor,
     array_dimensions_expression,
     packed_dimensions_expression,
@@ -43,13 +45,14 @@ def test_dimensions_match_array_ndims(postgres, flavor: ServerFlavor) -> None:
 
 
 @pytest.mark.parametrize("flavor", list(ServerFlavor))
-def test_packed_dimensions_unpack_to_array_ndims(postgres, flavor: ServerFlavor) -> None:
-    """Ten arrays of 0 to 6 dimensions (and NULL) in one value, each unpacked to its own count."""
-    values = ARRAYS[1:] + ARRAYS[:1]  # the six-dimensional one among the first ten, NULL last
+@pytest.mark.parametrize("split", [10, 6])
+def test_packed_dimensions_unpack_to_array_ndims(postgres, flavor: ServerFlavor, split: int) -> None:
+    """Arrays of 0 to 6 dimensions, NULL among them, packed in groups; each unpacks to its own count."""
+    values = ARRAYS[1:3] + ARRAYS[:1] + ARRAYS[3:]  # NULL in the third slot, six dimensions last
     names = [f"a{k}" for k in range(len(values))]
     inner = ", ".join(f"{value} AS {name}" for value, name in zip(values, names, strict=True))
     with psycopg.connect(postgres.uri) as conn:
-        for group in (names[:10], names[10:]):
+        for group in (names[:split], names[split:]):
             packed = packed_dimensions_expression(group, flavor)
             expected = ", ".join(f"coalesce(array_ndims({name}), 0)" for name in group)
             row = conn.execute(f"SELECT {packed}, {expected} FROM (SELECT {inner}) AS t").fetchone()
@@ -62,3 +65,9 @@ def test_packed_dimensions_unpack_to_array_ndims(postgres, flavor: ServerFlavor)
 def test_more_than_ten_arrays_do_not_share_one_value() -> None:
     with pytest.raises(ValueError, match="1 to 10 array columns"):
         packed_dimensions_expression([f"a{k}" for k in range(11)], ServerFlavor.POSTGRES)
+
+
+def test_ten_counts_fit_a_four_byte_integer() -> None:
+    """The packed value is a PostgreSQL int4 on both servers: ten counts of at most six must fit."""
+    largest = sum(6 << (DIMENSION_BITS * k) for k in range(ARRAYS_PER_PACKED_DIMENSIONS))
+    assert (1 << DIMENSION_BITS) > 6 and largest < 2**31

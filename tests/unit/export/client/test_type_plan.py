@@ -101,26 +101,36 @@ def test_postgresql_counts_array_dimensions_with_one_call() -> None:
 
 
 def test_array_dimensions_travel_packed_ten_columns_per_value() -> None:
-    columns = [DescribedColumn("id", "int8")] + [
-        DescribedColumn(f"a{k}", "_int4", element_type_name="int4") for k in range(12)
-    ]
+    arrays = [DescribedColumn(f"a{k}", "_int4", element_type_name="int4") for k in range(12)]
+    # a scalar among the arrays: c0 id, c1-c5 arrays, c6 x, c7-c13 arrays
+    columns = [DescribedColumn("id", "int8"), *arrays[:5], DescribedColumn("x", "int4"), *arrays[5:]]
     plan = plan_export(columns, flavor=ServerFlavor.POSTGRES)
+    aliases = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13]
     first = " + ".join(
-        f'coalesce(array_ndims("c{k + 1}"), 0)' + (f" * {8**k}" if k else "") for k in range(10)
+        f'coalesce(array_ndims("c{alias}"), 0)' + (f" * {8**k}" if k else "")
+        for k, alias in enumerate(aliases[:10])
     )
-    second = 'coalesce(array_ndims("c11"), 0) + coalesce(array_ndims("c12"), 0) * 8'
-    assert plan.select_list == ['"c0"'] + [f'"c{k}"' for k in range(1, 13)] + [first, second]
+    second = 'coalesce(array_ndims("c12"), 0) + coalesce(array_ndims("c13"), 0) * 8'
+    assert plan.select_list == [f'"c{k}"' for k in range(14)] + [first, second]
     assert plan.read_types[-2:] == [pa.int32(), pa.int32()]
     counts = [k % 7 for k in range(12)]  # 0 to 6 dimensions, every count
     packed = [sum(count << (3 * k) for k, count in enumerate(counts[:10])), counts[10] + (counts[11] << 3)]
     lists = [pa.array([[k]]) for k in range(12)]
     batch = pa.record_batch(
-        [pa.array([1]), *lists, pa.array([packed[0]], pa.int32()), pa.array([packed[1]], pa.int32())],
-        names=[f"x{k}" for k in range(15)],
+        [
+            pa.array([1]),
+            *lists[:5],
+            pa.array([42], pa.int32()),
+            *lists[5:],
+            pa.array([packed[0]], pa.int32()),
+            pa.array([packed[1]], pa.int32()),
+        ],
+        names=[f"x{k}" for k in range(16)],
     )
     row = plan.convert(batch).to_pylist()[0]
     assert [row[f"a{k}"]["dimensions"] for k in range(12)] == counts
     assert [row[f"a{k}"]["items"] for k in range(12)] == [[k] for k in range(12)]
+    assert row["id"] == 1 and row["x"] == 42
 
 
 def test_every_unsupported_column_is_named_with_a_fix() -> None:
