@@ -176,7 +176,7 @@ def plan_export(
         if plan is None:
             unsupported.append(f"{column.name} ({column.shown_type})")
         else:
-            if _is_array(column):
+            if _array_element(column) is not None:
                 arrays.append(len(plans))
             plans.append(plan)
     if unsupported:
@@ -192,8 +192,10 @@ def plan_export(
     return _with_packed_dimensions(plans, arrays, type_metadata, flavor)
 
 
-def _is_array(column: DescribedColumn) -> bool:
-    return column.type_name not in NESTED_TYPES and column.element_type_name is not None
+def _array_element(column: DescribedColumn) -> str | None:
+    """The element type of an array column (None for every other column, Materialize's nested
+    list and map types included)."""
+    return None if column.type_name in NESTED_TYPES else column.element_type_name
 
 
 def _with_packed_dimensions(
@@ -218,10 +220,11 @@ def _plan_column(name: str, alias: str, column: DescribedColumn) -> ColumnPlan |
     nullable = not column.not_null
     if column.type_name in NESTED_TYPES:
         return _nested_plan(name, alias, column, nullable)
-    if column.element_type_name is not None:  # an array (_is_array)
-        element = DescribedColumn(name, column.element_type_name, typmod=column.typmod)
-        mapping = scalar_mapping(column.element_type_name, element)
-        if mapping is None or column.element_type_name.startswith("_"):
+    element_type = _array_element(column)
+    if element_type is not None:
+        element = DescribedColumn(name, element_type, typmod=column.typmod)
+        mapping = scalar_mapping(element_type, element)
+        if mapping is None or element_type.startswith("_"):
             return None
         items_field = pa.field(
             "items",

@@ -133,6 +133,18 @@ def test_array_dimensions_travel_packed_ten_columns_per_value() -> None:
     assert row["id"] == 1 and row["x"] == 42
 
 
+def test_a_nested_column_is_never_given_an_array_dimension_count() -> None:
+    # Materialize's list and map types are planned as nested values even where their type row
+    # names an element type: only arrays read a packed dimension count.
+    columns = [
+        DescribedColumn("l", "list", element_type_name="int4", nested=DescribedColumn("", "int4")),
+        DescribedColumn("a", "_int4", element_type_name="int4"),
+    ]
+    plan = plan_export(columns, flavor=ServerFlavor.POSTGRES)
+    assert [column.dimensions for column in plan.columns] == [None, (0, 0)]
+    assert plan.packed_dimensions == ('coalesce(array_ndims("c1"), 0)',)
+
+
 def test_every_unsupported_column_is_named_with_a_fix() -> None:
     columns = [
         DescribedColumn("ok", "int4"),
