@@ -72,8 +72,11 @@ def _check_xcom_matches_manifest(stats: dict[str, Any], manifest: dict[str, Any]
         pytest.param({"max_file_size": "1MB"}, "data objects", 1, id="after-1-file"),
         pytest.param({"max_file_size": "1MB"}, "data objects", 3, id="after-3-files"),
         pytest.param({"max_file_size": "1MB"}, "data objects", 6, id="after-6-files"),
+        # One file for the whole table (about 20 MB, four parts or more): its upload stays open from
+        # its first part to the end of the export. With 12 MB files the export could finish a file
+        # between the poll that saw its part and the kill, and be between uploads (seen once in CI).
         pytest.param(
-            {"max_file_size": "12MB", "s3_transfer_config": MULTIPART},
+            {"max_file_size": "64MB", "s3_transfer_config": MULTIPART},
             "multipart uploads with a part",
             1,
             id="during-a-multipart-upload",
