@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_materialize.export.client.read_pacing import paced
 from airflow_provider_materialize.hooks.statements import execute_one
 from airflow_provider_materialize.sql import (
     CSV_SESSION_SQL,
@@ -105,7 +106,7 @@ class _AdbcSession:
             handle, _ = statement.execute_query()
             reader = AdbcRecordBatchReader._import_from_c(handle.address)
             try:
-                yield from reader
+                yield from paced(reader)
             finally:
                 reader.close()  # before the statement, also when the consumer stops early
 
