@@ -2,10 +2,10 @@
 
 When the server sends rows more slowly than the driver decodes them, the driver's read finds the
 socket empty after every packet (PostgreSQL flushes its COPY output 8 KiB at a time), and its
-thread sleeps and wakes for each one: on the benchmark's arrays table about 30,000 wake-ups in one
-export, which cost the exporter's CPU and the server's. Waiting for most of that idle time *before*
-asking for the next batch lets the packets gather in the socket's receive buffer, and the driver
-then takes them in a few large reads (docs/client-pipeline.md, "Reading at the server's pace").
+thread sleeps and wakes for each one, tens of thousands of times in one export, which costs the
+exporter's CPU and the server's. Waiting for most of that idle time *before* asking for the next
+batch lets the packets gather in the socket's receive buffer, and the driver then takes them in a
+few large reads (docs/client-pipeline.md, "Reading at the server's pace").
 
 The wait follows the server. After each batch the next gap is a share of the time the reader was
 idle around it: the gap it slept, plus what the fetch spent neither on a CPU nor waiting for one
@@ -27,7 +27,7 @@ Item = TypeVar("Item")
 # The share of a batch's idle time slept before the next fetch: below 1, so the gap stays shorter
 # than the time the server takes per batch.
 IDLE_SHARE = 0.7
-# At most this long: about what a server sending 160 MB/s puts into a socket buffer of 4 MB.
+# At most this long: short enough that what a fast server sends meanwhile fits a socket's buffer.
 LONGEST_GAP = 0.025
 # Shorter gaps are not slept: a sleep is a wake-up too.
 SHORTEST_GAP = 0.001
