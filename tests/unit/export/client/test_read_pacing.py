@@ -3,30 +3,27 @@ driver, a busy machine, a thread whose schedstat is unknown."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
 from airflow_provider_materialize.export.client.read_pacing import IDLE_SHARE, LONGEST_GAP, paced
 
 
+@dataclass
 class SimulatedRead:
     """Batch k is whole on the socket at ``start + k * period``; decoding one takes ``decode`` of
     CPU; ``runnable`` more of each fetch is spent waiting for a CPU on a busy machine."""
 
-    def __init__(
-        self, *, batches: int, period: float, decode: float, start: float = 0.0, runnable: float = 0.0
-    ) -> None:
-        self.now = 0.0
-        self.ready_total = 0.0
-        self.sleeps: list[float] = []
-        self.batches, self.period, self.decode, self.start, self.runnable = (
-            batches,
-            period,
-            decode,
-            start,
-            runnable,
-        )
+    batches: int
+    period: float
+    decode: float
+    start: float = 0.0
+    runnable: float = 0.0
+    now: float = 0.0
+    ready_total: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
 
     def clock(self) -> float:
         return self.now
@@ -46,8 +43,8 @@ class SimulatedRead:
             yield k
 
 
-def _read(read: SimulatedRead, **options: object) -> list[int]:
-    return list(paced(read.rows(), clock=read.clock, ready=read.ready, sleep=read.sleep, **options))
+def _read(read: SimulatedRead, ready: Callable[[], float | None] | None = None) -> list[int]:
+    return list(paced(read.rows(), clock=read.clock, ready=ready or read.ready, sleep=read.sleep))
 
 
 def test_a_slower_server_is_waited_for_between_batches_not_inside_them() -> None:
@@ -87,9 +84,7 @@ def test_the_gap_is_capped() -> None:
 
 def test_no_pacing_where_the_thread_schedstat_is_unknown() -> None:
     read = SimulatedRead(batches=50, period=0.024, decode=0.007)
-    assert list(paced(read.rows(), clock=read.clock, ready=lambda: None, sleep=read.sleep)) == list(
-        range(1, 51)
-    )
+    assert _read(read, ready=lambda: None) == list(range(1, 51))
     assert read.sleeps == []
 
 
