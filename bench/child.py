@@ -170,12 +170,17 @@ def operator(spec: dict[str, Any], reader: str, read_connections: int = 1) -> di
     ready_rss = memory_mb("VmRSS")
     started, cpu_started = time.monotonic(), cpu_seconds()
     stats = execute_operator(task)
+    ended = time.monotonic()
+    # The writer the operator ran: when its read handed over the first batch and read the last
+    timing = task._writer.read_timing
     return {
-        "operation_seconds": time.monotonic() - started,
+        "operation_seconds": ended - started,
         "operation_cpu_seconds": cpu_seconds() - cpu_started,
         "xcom": stats,
         "ready_rss_mib": ready_rss,
         "import_seconds": import_seconds,
+        "first_batch_seconds": timing.first_batch_at - started,
+        "last_batch_seconds": timing.last_batch_at - started,
     }
 
 

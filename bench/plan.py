@@ -133,6 +133,8 @@ def result_row(m: Measurement, client: Any, expected: pa.Schema) -> dict[str, An
         row.update(checked, output_bytes=checked["parquet_bytes"])
         row["operator_duration_seconds"] = result["xcom"]["duration_seconds"]
         row["import_seconds"] = result.get("import_seconds")
+        row["first_batch_seconds"] = result["first_batch_seconds"]
+        row["last_batch_seconds"] = result["last_batch_seconds"]
         row["xcom_rows"] = result["xcom"]["rows"]
     else:
         inspected = inspect_peer_output(client, BUCKET, prefix, rows, expected)

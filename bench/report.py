@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.figures import cpu_per_million, find, per_round_ratios, rows_of, rss_growth
-from bench.report_tables import render_table, scaling_table, shape_table, summary_table
+from bench.report_tables import render_table, scaling_table, shape_table, summary_table, time_table
 from bench.report_text import NOTES, import_note, machine_line, output_lines
 
 TARGET_RATIO_RAW = 0.85  # (b) rows/s at least 85% of (a)'s on every shape
@@ -75,6 +75,8 @@ def render_report(document: dict[str, Any], markdown: bool) -> str:
         + ".",
         f"{title}Summary",
         render_table(*summary_table(document), markdown),
+        f"{title}Where (b)'s time went (its median run on each shape's table)",
+        render_table(*time_table(document), markdown),
     ]
     for shape in settings["shapes"]:
         rows = rows_of(document, shape)

@@ -135,6 +135,55 @@ def summary_table(document: dict[str, Any]) -> Table:
     return headers, table
 
 
+def time_table(document: dict[str, Any]) -> Table:
+    """Per shape, (b)'s median run in phases beside (a), and the two-core floor its CPU sets.
+
+    The read's phases are timed inside (b)'s process, from ``execute()``'s start: the first batch
+    handed over, the last batch read; after it come the last row group, the last parts, S3
+    completing the file and the output contract's closing requests, none of which overlap the read.
+    """
+    headers = [
+        "shape",
+        "rows",
+        "(a) s",
+        "(b) s",
+        "(b): first batch at s",
+        "last batch read at s",
+        "after it s",
+        "(a) / (b)'s time to its last batch",
+        "(b)/(a)",
+        "(b) CPU s/M rows: exporter / PostgreSQL / S3",
+        "2-core floor s",
+        "best (b)/(a) that CPU allows",
+    ]
+    table = []
+    for shape in document["settings"]["shapes"]:
+        rows = rows_of(document, shape)
+        a, b = find(rows, "raw_copy"), find(rows, "operator_adbc")
+        if a is None or b is None or "failed" in a or "failed" in b or "last_batch_seconds" not in b:
+            continue
+        server = b["server_cpu_seconds"]
+        cpu = [b["operation_cpu_seconds"], server.get("postgres", 0.0), server.get("s3", 0.0)]
+        floor = sum(cpu) / 2
+        table.append(
+            [
+                shape,
+                f"{b['rows']:,}",
+                f"{a['operation_seconds']:.2f}",
+                f"{b['operation_seconds']:.2f}",
+                f"{b['first_batch_seconds']:.2f}",
+                f"{b['last_batch_seconds']:.2f}",
+                f"{b['operation_seconds'] - b['last_batch_seconds']:.2f}",
+                _pct(a["operation_seconds"] / b["last_batch_seconds"]),
+                _pct(ratio(b, a)),
+                " / ".join(_per_million(b, seconds) for seconds in cpu),
+                f"{floor:.2f}",
+                _pct(min(1.0, a["operation_seconds"] / floor)),
+            ]
+        )
+    return headers, table
+
+
 def scaling_table(results: list[dict[str, Any]]) -> Table:
     headers = [
         "rows",

@@ -41,6 +41,9 @@ def test_smoke_benchmark_runs_every_shape_and_peer_and_checks_the_output(tmp_pat
     assert set(document["machine"]["peers"]) == {"duckdb", "dlt"}
     markdown = (tmp_path / "compare-smoke.md").read_text()
     assert markdown.count("| (b) our operator, reader=adbc |") == 2 * len(SHAPES)
+    time_table = markdown.split("#### Where (b)'s time went", 1)[1].split("####", 1)[0]
+    table_rows = [line for line in time_table.splitlines() if line.startswith("| ")][1:]  # after the header
+    assert [line.split(" | ")[0].removeprefix("| ") for line in table_rows] == list(SHAPES)
 
     for shape in SHAPES:
         rows = [r for r in document["comparison"] if r["kind"] == shape]
@@ -68,6 +71,8 @@ def test_smoke_benchmark_runs_every_shape_and_peer_and_checks_the_output(tmp_pat
             assert result["schema_matches_parity"] is True
             assert result["footer_rows"] == result["xcom_rows"] == result["rows"]
             assert result["files"] == len(result["file_bytes"]) >= 1
+            first, last = result["first_batch_seconds"], result["last_batch_seconds"]
+            assert 0 < first <= last <= result["operation_seconds"], result
         elif result["mode"] != "raw_copy_psql":  # (c) and the peers: every row, types recorded
             assert result["footer_rows"] == result["rows"] and result["files"] >= 1
             assert isinstance(result["type_losses"], list)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +19,18 @@ QUEUED_BYTES = 8 * 1024 * 1024
 # gathers later, and nothing else is held yet.
 READ_AHEAD_BYTES = 32 * 1024 * 1024
 _END = object()
+
+
+@dataclass
+class ReadTiming:
+    """When one read began, handed over its first batch, and read its last (``time.monotonic()``).
+
+    ``last_batch_at`` stays None until the reader is exhausted, and for a read that failed.
+    """
+
+    started_at: float
+    first_batch_at: float | None = None
+    last_batch_at: float | None = None
 
 
 class SnapshotStream:
@@ -38,6 +52,7 @@ class SnapshotStream:
         ahead_bytes: int = READ_AHEAD_BYTES,
     ) -> None:
         self.max_bytes = max_bytes
+        self.timing = ReadTiming(started_at=time.monotonic())
         self.queue = ByteBoundedQueue(max_bytes=max(ahead_bytes, max_bytes))
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -45,6 +60,7 @@ class SnapshotStream:
         )
         self._thread.start()
         self._first: Any = self._next()
+        self.timing.first_batch_at = time.monotonic()
 
     def _put(self, item: Any, size: int) -> bool:
         """Wait for room in the queue; give up (False) once the consumer has stopped."""
@@ -56,6 +72,8 @@ class SnapshotStream:
             for batch in batches:
                 if not self._put(batch, batch.nbytes):
                     return
+            # Set before the end is queued: the consumer sees it once it takes the end.
+            self.timing.last_batch_at = time.monotonic()
         except BaseException as error:
             last = error
         finally:

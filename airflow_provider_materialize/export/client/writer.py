@@ -38,7 +38,7 @@ from airflow_provider_materialize.export.client.readers import (
     SnapshotReader,
 )
 from airflow_provider_materialize.export.client.s3_stream import S3ObjectStream
-from airflow_provider_materialize.export.client.snapshot_stream import SnapshotStream
+from airflow_provider_materialize.export.client.snapshot_stream import ReadTiming, SnapshotStream
 from airflow_provider_materialize.export.client.type_plan import ExportPlan, plan_export
 from airflow_provider_materialize.export.contract import WrittenOutput
 from airflow_provider_materialize.export.describe import describe_columns
@@ -118,6 +118,11 @@ class ClientWriter:
     @property
     def written_by(self) -> str:
         return self._reader.name if self._reader is not None else "client"
+
+    @property
+    def read_timing(self) -> ReadTiming | None:
+        """When the read began, delivered its first batch and read its last (None before ``prepare``)."""
+        return self._stream.timing if self._stream is not None else None
 
     def prepare(self, folder: OutputFolder) -> None:
         """Describe the query, fix the output schema, and start reading: up to the first batch.
@@ -204,6 +209,15 @@ def _drain_into(
             stream.queue.peak_bytes / 2**20,
             stream.queue.peak_items,
         )
+        timing = stream.timing
+        if timing.last_batch_at is not None:
+            # Where a long export's time went: the server's read, or storing the files after it.
+            log.info(
+                "Read %s rows in %.1fs; the last file was stored %.1fs after the last rows arrived",
+                f"{progress.rows:,}",
+                timing.last_batch_at - timing.started_at,
+                time.monotonic() - timing.last_batch_at,
+            )
         return files
     except BaseException as error:
         writer.abort(error)

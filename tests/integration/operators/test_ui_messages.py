@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+# Imported before any test's caplog attaches: importing Airflow configures logging, which replaces
+# the root logger's handlers (caplog's among them) the first time it happens in the process.
+import airflow_provider_materialize.operators.copy_to_s3  # noqa: F401
 from tests.support.dag_runs import load_dag, migrate_airflow_db
 from tests.support.operator_run import run_operator
 from tests.support.s3_objects import list_keys
@@ -86,6 +89,9 @@ def test_log_lines_read_as_sizes_counts_and_a_released_marker(airflow_db, s3, bu
     assert re.search(rf"Exported 20,000 rows into 1 file\(s\), {size}, to s3://{bucket}/ui/logs/", text)
     assert re.search(rf"Wrote s3://{bucket}/ui/logs/part-00000-\w+\.parquet: 20,000 rows, {size}", text)
     assert f"Released the in-progress marker s3://{bucket}/ui/logs/_INCOMPLETE" in text
+    # Where the time went: the read, then storing the files after it
+    stored = r"Read 20,000 rows in \d+\.\ds; the last file was stored \d+\.\ds after the last rows arrived"
+    assert re.search(stored, text)
     assert "0.0 MB" not in text and "Deleted" not in text
 
 
