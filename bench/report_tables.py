@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from bench.figures import LABELS, cpu_per_million, find, ratio, rows_of
@@ -44,6 +45,12 @@ def _peak(row: dict[str, Any] | None) -> str:
     if row is None:
         return ""
     return "failed" if "failed" in row else f"{row['peak_rss_mib']:.0f}"
+
+
+def _each_shape(document: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Each shape of the run, in the run's order, with its result rows."""
+    for shape in document["settings"]["shapes"]:
+        yield shape, rows_of(document, shape)
 
 
 def shape_table(rows: list[dict[str, Any]]) -> Table:
@@ -110,8 +117,7 @@ def summary_table(document: dict[str, Any]) -> Table:
         "peak RSS MiB: (b) / DuckDB / dlt*",
     ]
     table = []
-    for shape in document["settings"]["shapes"]:
-        rows = rows_of(document, shape)
+    for shape, rows in _each_shape(document):
         b, duckdb, dlt = find(rows, "operator_adbc"), find(rows, "duckdb"), find(rows, "dlt", small=True)
         if b is None:
             continue
@@ -157,8 +163,7 @@ def time_table(document: dict[str, Any]) -> Table:
         "best (b)/(a) that CPU allows",
     ]
     table = []
-    for shape in document["settings"]["shapes"]:
-        rows = rows_of(document, shape)
+    for shape, rows in _each_shape(document):
         a, b = find(rows, "raw_copy"), find(rows, "operator_adbc")
         if a is None or b is None or "failed" in a or "failed" in b or "last_batch_seconds" not in b:
             continue
