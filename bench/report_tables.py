@@ -145,8 +145,9 @@ def time_table(document: dict[str, Any]) -> Table:
     """Per shape, (b)'s median run in phases beside (a), and the two-core floor its CPU sets.
 
     The read's phases are timed inside (b)'s process, from ``execute()``'s start: the first batch
-    handed over, the last batch read; after it come the last row group, the last parts, S3
-    completing the file and the output contract's closing requests, none of which overlap the read.
+    handed over, and the read's end (its last batch read and its transaction ended). After it come
+    the encoding of the batches still queued, the last row group and parts, S3 completing the file
+    and the output contract's closing requests, none of which overlap the read.
     """
     headers = [
         "shape",

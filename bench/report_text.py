@@ -102,9 +102,10 @@ NOTES = [
     "(a), (b), (b2) and DuckDB run several times, interleaved (a, b, b2, DuckDB, a, ...), before the "
     "other modes; their row shows the median run, every run's op s, and the largest peak RSS of the runs.",
     "Where (b)'s time went: (b)'s phases timed inside its process from execute()'s start; after the "
-    "last batch come the last row group and parts, S3 completing the file, and the output contract's "
-    "closing requests, which nothing overlaps. 2-core floor: (b)'s CPU and the servers' during it, "
-    "halved; the time it would take if every stage overlapped perfectly on the two cores.",
+    "read's end come the batches still queued, the last row group and parts, S3 completing the file, "
+    "and the output contract's closing requests, which nothing overlaps. 2-core floor: (b)'s CPU and "
+    "the servers' during it, halved; the time it would take if every stage overlapped perfectly on "
+    "the two cores.",
     "MB: Parquet written to S3, except for (a), where it is the COPY data read from the wire.",
     "peak RSS: VmHWM of the measuring process (imports included), read at its end; for (a-psql), psql's.",
     "S3: moto's server on the same cores. One unmeasured (b) export runs first, and each export is checked "

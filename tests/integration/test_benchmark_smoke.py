@@ -72,7 +72,8 @@ def test_smoke_benchmark_runs_every_shape_and_peer_and_checks_the_output(tmp_pat
             assert result["footer_rows"] == result["xcom_rows"] == result["rows"]
             assert result["files"] == len(result["file_bytes"]) >= 1
             first, last = result["first_batch_seconds"], result["last_batch_seconds"]
-            assert 0 < first <= last <= result["operation_seconds"], result
+            # Taken on two threads: on a one-batch table the first can come after the last
+            assert 0 < first < result["operation_seconds"] and 0 < last <= result["operation_seconds"]
         elif result["mode"] != "raw_copy_psql":  # (c) and the peers: every row, types recorded
             assert result["footer_rows"] == result["rows"] and result["files"] >= 1
             assert isinstance(result["type_losses"], list)

@@ -23,9 +23,12 @@ _END = object()
 
 @dataclass
 class ReadTiming:
-    """When one read began, handed over its first batch, and read its last (``time.monotonic()``).
+    """When one read began, handed over its first batch, and ended (``time.monotonic()``).
 
-    ``last_batch_at`` stays None until the reader is exhausted, and for a read that failed.
+    ``first_batch_at`` is taken on the consumer's side as the first batch is handed over (for an
+    empty result, the end); ``last_batch_at`` on the reader's, once the reader is exhausted (its
+    transaction ended), and stays None until then and for a read that failed. On a one-batch read
+    the first can come after the last.
     """
 
     started_at: float

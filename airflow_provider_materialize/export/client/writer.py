@@ -211,9 +211,10 @@ def _drain_into(
         )
         timing = stream.timing
         if timing.last_batch_at is not None:
-            # Where a long export's time went: the server's read, or storing the files after it.
+            # How much of a long export came after the read (S3 completing a multipart object
+            # takes longer the larger it is). The read's time includes any wait on a full queue.
             log.info(
-                "Read %s rows in %.1fs; the last file was stored %.1fs after the last rows arrived",
+                "The read of %s rows ended %.1fs after it began; the last file was stored %.1fs later",
                 f"{progress.rows:,}",
                 timing.last_batch_at - timing.started_at,
                 time.monotonic() - timing.last_batch_at,

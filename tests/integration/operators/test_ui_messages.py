@@ -89,8 +89,8 @@ def test_log_lines_read_as_sizes_counts_and_a_released_marker(airflow_db, s3, bu
     assert re.search(rf"Exported 20,000 rows into 1 file\(s\), {size}, to s3://{bucket}/ui/logs/", text)
     assert re.search(rf"Wrote s3://{bucket}/ui/logs/part-00000-\w+\.parquet: 20,000 rows, {size}", text)
     assert f"Released the in-progress marker s3://{bucket}/ui/logs/_INCOMPLETE" in text
-    # Where the time went: the read, then storing the files after it
-    stored = r"Read 20,000 rows in \d+\.\ds; the last file was stored \d+\.\ds after the last rows arrived"
+    # How long the read took, and how much came after it
+    stored = r"The read of 20,000 rows ended \d+\.\ds after it began; the last file was stored \d+\.\ds later"
     assert re.search(stored, text)
     assert "0.0 MB" not in text and "Deleted" not in text
 

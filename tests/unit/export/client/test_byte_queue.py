@@ -97,28 +97,36 @@ def test_the_reader_runs_further_ahead_until_the_batches_are_first_iterated() ->
         stream.close()
 
 
-def _slow_batches(count: int, pause: float, fail: bool = False) -> Iterator[pa.RecordBatch]:
-    for batch in _batches(count, []):
+def _gated_batches(
+    count: int, pause: float, gate: threading.Event | None = None, fail: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """``count`` batches, ``pause`` s apart; after the first, wait for ``gate`` when given."""
+    for number, batch in enumerate(_batches(count, [])):
         time.sleep(pause)
+        if number == 1 and gate is not None:
+            gate.wait(timeout=10)
         yield batch
     if fail:
         raise RuntimeError("the server went away")
 
 
 def test_the_stream_times_its_first_and_last_batch() -> None:
-    stream = SnapshotStream(_slow_batches(3, pause=0.1))
+    gate = threading.Event()
+    stream = SnapshotStream(_gated_batches(3, pause=0.1, gate=gate))
     timing = stream.timing
     try:
         assert timing.first_batch_at is not None and timing.first_batch_at - timing.started_at >= 0.1
-        assert timing.last_batch_at is None  # two batches still to read
+        assert timing.last_batch_at is None  # the reader waits at the gate, still reading
+        gate.set()
         assert sum(1 for _ in stream) == 3
-        assert timing.last_batch_at is not None and timing.last_batch_at - timing.first_batch_at >= 0.2
+        # Three pauses, one after the other, before the last batch
+        assert timing.last_batch_at is not None and timing.last_batch_at - timing.started_at >= 0.3
     finally:
         stream.close()
 
 
 def test_a_failed_read_has_no_last_batch() -> None:
-    stream = SnapshotStream(_slow_batches(2, pause=0.0, fail=True))
+    stream = SnapshotStream(_gated_batches(2, pause=0.0, fail=True))
     with pytest.raises(RuntimeError, match="went away"):
         list(stream)
     assert stream.timing.first_batch_at is not None and stream.timing.last_batch_at is None
