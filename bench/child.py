@@ -171,7 +171,7 @@ def operator(spec: dict[str, Any], reader: str, read_connections: int = 1) -> di
     started, cpu_started = time.monotonic(), cpu_seconds()
     stats = execute_operator(task)
     ended = time.monotonic()
-    # The writer the operator ran: when its read handed over the first batch and read the last
+    # The writer the operator ran: when its read handed over the first batch, and when it ended
     timing = task._writer.read_timing
     return {
         "operation_seconds": ended - started,

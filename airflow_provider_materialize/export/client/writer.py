@@ -121,7 +121,7 @@ class ClientWriter:
 
     @property
     def read_timing(self) -> ReadTiming | None:
-        """When the read began, delivered its first batch and read its last (None before ``prepare``)."""
+        """When the read began, handed over its first batch and ended (None before ``prepare``)."""
         return self._stream.timing if self._stream is not None else None
 
     def prepare(self, folder: OutputFolder) -> None:
